@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-for preset in debug tsan release; do
+for preset in debug tsan release fuzz; do
   echo "=== heapkit: ${preset} ==="
   cmake --workflow --preset "${preset}"
 done

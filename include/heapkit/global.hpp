@@ -22,8 +22,11 @@
 // a counting<> allocator reports include the header. The tag lets free and
 // delete detect a pointer that heapkit did not allocate, or one freed twice
 // (the tag is cleared on free), and report it with a clear message and abort
-// instead of corrupting the heap. A sized or aligned delete whose size or
-// alignment differs from the allocation's is reported the same way.
+// instead of corrupting the heap. (A parent allocator may overwrite a freed
+// block's header, as glibc's free lists do, so a second free may find a tag
+// that merely does not match; the message then names both causes.) A sized
+// or aligned delete whose size or alignment differs from the allocation's is
+// reported the same way.
 //
 // operator new follows the standard: on failure it calls std::new_handler
 // until one succeeds or none is installed, then throws std::bad_alloc (the
@@ -86,8 +89,12 @@ inline void* finish(void* base, std::size_t size, std::size_t align) noexcept {
 [[noreturn]] inline void report_bad_pointer(const char* op, const void* p, bool freed) noexcept {
     line_buffer<256> line;
     line.text("heapkit: ").text(op).text(": pointer ").ptr(p);
+    // A cleared tag means "freed". But the parent allocator may reuse the
+    // header's bytes once the block is freed (glibc's free lists do), so a
+    // double free can also show up as a tag that does not match.
     line.text(freed ? " was already freed (double free)\n"
-                    : " was not allocated by heapkit (foreign pointer or corrupt header)\n");
+                    : " was not allocated by heapkit, or was already freed "
+                      "(foreign pointer, double free or corrupt header)\n");
     (void)line.write_to(2);
     __builtin_trap();
 }
@@ -167,15 +174,31 @@ inline std::size_t usable_size(void* user) noexcept {
     return size;
 }
 
-// operator new: the new_handler loop of [new.delete.single], then bad_alloc.
+// operator new's slow path: the new_handler loop of [new.delete.single], then
+// bad_alloc. Opaque to interprocedural analysis on purpose: for an allocator
+// that always fails (heapkit::null) GCC 12 at -O3 otherwise infers that
+// operator new never returns and drops the code after a new-expression, its
+// catch handlers included, so main runs off its end.
+#if defined(__clang__)
+#define HEAPKIT_DETAIL_OPAQUE [[gnu::noinline]]
+#else
+#define HEAPKIT_DETAIL_OPAQUE [[gnu::noinline, gnu::noipa]]
+#endif
 template <allocator A>
-void* operator_new(A& a, std::size_t size, std::size_t align) {
+HEAPKIT_DETAIL_OPAQUE void* operator_new_slow(A& a, std::size_t size, std::size_t align) {
     for (;;) {
-        if (void* p = allocate(a, size, align)) return p;
         std::new_handler handler = std::get_new_handler();
         if (handler == nullptr) throw std::bad_alloc();
         handler();
+        if (void* p = allocate(a, size, align)) return p;
     }
+}
+
+// operator new: the allocator's answer, or the slow path when it fails.
+template <allocator A>
+void* operator_new(A& a, std::size_t size, std::size_t align) {
+    if (void* p = allocate(a, size, align)) return p;
+    return operator_new_slow(a, size, align);
 }
 
 template <allocator A>

@@ -86,7 +86,7 @@ public:
     void deallocate(void* p, layout l) noexcept {
         inner_.deallocate(p, l);
         slot& s = my_slot();
-        add(s.deallocations, 1);
+        add(s.deallocations, std::size_t{1});
         add(s.bytes_freed, l.size());
         move_live(s, -static_cast<std::int64_t>(l.size()));
     }

@@ -69,7 +69,11 @@ public:
         return inner_.owns(p);
     }
     std::size_t usable_size(const void* p, layout l) const noexcept { return heapkit::usable_size(inner_, p, l); }
-    allocator_stats stats() const noexcept { return heapkit::stats(inner_); }
+    allocator_stats stats() const noexcept
+        requires has_stats<A>
+    {
+        return inner_.stats();
+    }
 
 private:
     void log_new(const char* op, layout l, memory_block b) const noexcept {

@@ -1,0 +1,15 @@
+// commands: each subcommand of `heapkit` registers itself on the command line
+// with one function, which sets `status` (the process's exit code) when the
+// subcommand runs.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace heapkit::tools {
+
+// `heapkit tour`: runs the post's experiments and reports them (tour.cpp).
+void add_tour_command(CLI::App& app, int& status);
+
+}  // namespace heapkit::tools

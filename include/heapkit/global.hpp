@@ -289,6 +289,18 @@ void* c_aligned_alloc(A& a, std::size_t align, std::size_t size) noexcept {
     return c_malloc(a, size, align);
 }
 
+// glibc's memalign rounds an alignment that is not a power of two up to the next one.
+template <allocator A>
+void* c_memalign(A& a, std::size_t align, std::size_t size) noexcept {
+    if (align > (std::size_t{1} << 62)) {
+        errno = EINVAL;
+        return nullptr;
+    }
+    std::size_t al = 1;
+    while (al < align) al <<= 1;
+    return c_malloc(a, size, al);
+}
+
 }  // namespace heapkit::detail::global
 
 #define HEAPKIT_DETAIL_ALIGN(al) static_cast<std::size_t>(al)
@@ -379,7 +391,7 @@ void* c_aligned_alloc(A& a, std::size_t align, std::size_t size) noexcept {
         return ::heapkit::detail::global::c_aligned_alloc(obj, al, n);                                           \
     }                                                                                                            \
     void* memalign(std::size_t al, std::size_t n) noexcept {                                                     \
-        return ::heapkit::detail::global::c_aligned_alloc(obj, al, n);                                           \
+        return ::heapkit::detail::global::c_memalign(obj, al, n);                                                \
     }                                                                                                            \
     void* valloc(std::size_t n) noexcept { return ::heapkit::detail::global::c_malloc(obj, n, 4096); }           \
     void* pvalloc(std::size_t n) noexcept {                                                                      \

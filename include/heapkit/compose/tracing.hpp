@@ -16,6 +16,7 @@
 #include <heapkit/detail/line_buffer.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 namespace heapkit {
@@ -53,14 +54,18 @@ public:
         }
         inner_.deallocate(p, l);
     }
+    // The old address is taken as a number before the parent runs: once the
+    // block has moved, p is a freed pointer, to print but not to use.
     memory_block grow(void* p, layout old_layout, layout new_layout) noexcept {
+        const auto old = reinterpret_cast<std::uintptr_t>(p);
         memory_block b = heapkit::grow(inner_, p, old_layout, new_layout);
-        log_resize("grow", p, old_layout, new_layout, b);
+        log_resize("grow", old, old_layout, new_layout, b);
         return b;
     }
     memory_block shrink(void* p, layout old_layout, layout new_layout) noexcept {
+        const auto old = reinterpret_cast<std::uintptr_t>(p);
         memory_block b = heapkit::shrink(inner_, p, old_layout, new_layout);
-        log_resize("shrink", p, old_layout, new_layout, b);
+        log_resize("shrink", old, old_layout, new_layout, b);
         return b;
     }
     bool owns(const void* p) const noexcept
@@ -88,10 +93,10 @@ private:
         line.text("\n");
         (void)line.write_to(fd_);
     }
-    void log_resize(const char* op, void* p, layout o, layout n, memory_block b) const noexcept {
+    void log_resize(const char* op, std::uintptr_t old, layout o, layout n, memory_block b) const noexcept {
         if (fd_ < 0) return;
         detail::line_buffer<160> line;
-        line.text("heapkit: ").text(op).text(" ").ptr(p).text(" size=").dec(o.size()).text(" -> ").dec(n.size());
+        line.text("heapkit: ").text(op).text(" ").hex(old).text(" size=").dec(o.size()).text(" -> ").dec(n.size());
         line.text(" align=").dec(n.align()).text(" -> ");
         if (b) {
             line.ptr(b.ptr);

@@ -35,6 +35,10 @@ public:
             if (second != std::string::npos) workload += name.substr(second);
             auto& table = tables_[workload];
             table.emplace_back(contender, r.GetAdjustedRealTime());
+            if (second != std::string::npos) {
+                series_[name.substr(0, first) + "/" + contender].emplace_back(name.substr(second + 1),
+                                                                               r.GetAdjustedRealTime());
+            }
             time_unit_ = benchmark::GetTimeUnitString(r.time_unit);
         }
     }
@@ -54,6 +58,23 @@ public:
                 std::printf("\n");
             }
         }
+        // How much each contender's time moves across the arguments of one workload.
+        bool header = false;
+        for (const auto& [key, points] : series_) {
+            if (points.size() < 2) continue;
+            double lo = points.front().second, hi = lo;
+            std::string lo_arg = points.front().first, hi_arg = lo_arg;
+            for (const auto& [arg, t] : points) {
+                if (t < lo) lo = t, lo_arg = arg;
+                if (t > hi) hi = t, hi_arg = arg;
+            }
+            if (!header) {
+                std::printf("\nspread across arguments (largest median / smallest median)\n");
+                header = true;
+            }
+            std::printf("  %-44s %6.2fx  (fastest at %s, slowest at %s)\n", key.c_str(), lo > 0 ? hi / lo : 0.0,
+                        lo_arg.c_str(), hi_arg.c_str());
+        }
         std::fflush(stdout);
     }
 
@@ -67,7 +88,8 @@ public:
     }
 
 private:
-    std::map<std::string, std::vector<std::pair<std::string, double>>> tables_;
+    std::map<std::string, std::vector<std::pair<std::string, double>>> tables_;   // workload[/args] -> contenders
+    std::map<std::string, std::vector<std::pair<std::string, double>>> series_;   // workload/contender -> args
     std::string time_unit_ = "ns";
 };
 

@@ -133,6 +133,22 @@ summary summarise(const series& s) {
     return r;
 }
 
+std::string xml_escape(const std::string& in) {
+    std::string out;
+    for (char c : in) {
+        if (c == '<') {
+            out += "&lt;";
+        } else if (c == '>') {
+            out += "&gt;";
+        } else if (c == '&') {
+            out += "&amp;";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
 // A line chart of one figure of every series, as an SVG fragment at (x0, y0).
 std::string chart(const std::vector<series>& all, const char* title, double (*value)(const hb::frag_sample&),
                   double ymax, int x0, int y0) {
@@ -166,7 +182,7 @@ std::string chart(const std::vector<series>& all, const char* title, double (*va
         const char* c = colours[k % 10];
         if (any) o << "<polyline fill='none' stroke='" << c << "' stroke-width='1.5' points='" << pts.str() << "'/>\n";
         o << "<text x='" << w + 10 << "' y='" << 14 + 16 * k << "' font-size='11' font-family='sans-serif' fill='" << c
-          << "'>" << s.name << (any ? "" : " (n/a)") << "</text>\n";
+          << "'>" << xml_escape(s.name) << (any ? "" : " (n/a)") << "</text>\n";
         ++k;
     }
     o << "<text x='" << w / 2 << "' y='" << h + 24
@@ -193,7 +209,16 @@ int main(int argc, char** argv) {
 
     std::vector<series> all;
     all.push_back(replay_glibc(w));
-#define HEAPKIT_FRAG_ALLOCATORS(X) X("heapkit::pages", heapkit::pages)
+#define HEAPKIT_FRAG_ALLOCATORS(X)                                     \
+    X("heapkit::bump", heapkit::bump<>)                                \
+    X("heapkit::pool_set", heapkit::pool_set<>)                        \
+    X("free_list<first_fit>", heapkit::free_list<heapkit::first_fit>)  \
+    X("free_list<next_fit>", heapkit::free_list<heapkit::next_fit>)    \
+    X("free_list<best_fit>", heapkit::free_list<heapkit::best_fit>)    \
+    X("free_list<segregated>", heapkit::free_list<heapkit::segregated_fit>) \
+    X("heapkit::buddy", heapkit::buddy<>)                              \
+    X("heapkit::tlsf", heapkit::tlsf<>)                                \
+    X("heapkit::pages", heapkit::pages)
 #define HEAPKIT_FRAG_RUN(name, ...) all.push_back(run<__VA_ARGS__>(name, w));
     HEAPKIT_FRAG_ALLOCATORS(HEAPKIT_FRAG_RUN)
 

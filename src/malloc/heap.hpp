@@ -1,0 +1,170 @@
+// heap: the per-thread allocator of heapkit malloc, reached through an
+// initial-exec thread_local pointer; the fast paths take no lock and make no
+// atomic read-modify-write.
+//
+//   tls_heap ──► heap
+//                ├ current[class]  ──► the page malloc pops from (empty_page when none)
+//                ├ queues[class]   ──► page ⇄ page ⇄ page   pages of the class that may have free blocks
+//                ├ full            ──► page ⇄ page           pages with no free block (notify state set)
+//                ├ segments[kind]  ──► seg ⇄ seg             segments it owns; those with unused pages first
+//                ├ revisit         ══► page ══► page         full pages that got a remote free (lock-free push)
+//                └ counters                                  allocs/frees, merged on read by stats
+//
+// malloc: class_of(size) -> current[class] -> pop `free`. When it is empty,
+// heap_malloc_slow collects the revisit list, then walks the class queue
+// (collecting each page's local and thread frees, carving more blocks, moving
+// exhausted pages to `full`), then takes an unused page from its segments, an
+// abandoned segment, or a new segment.
+//
+// free: segment_of(p) (mask + registry byte) -> page descriptor; when the
+// page's segment is owned by this thread's heap and the page is plain, push
+// on local_free. Otherwise heap_free_slow: validate (foreign pointer, block
+// start, cheap double-free checks), then either the owner's slow cases
+// (full page, last block, aligned block) or an atomic push on the page's
+// thread_free. A remote free that finds a full page's notify state pushes
+// the page on its heap's revisit list, so full pages learn of remote frees
+// without scanning.
+//
+// Thread exit (pthread key destructor): the heap's segments go to the
+// abandoned pool with their pages as they are; remote frees keep working
+// (atomic push, no owner); another heap adopts them when it needs pages,
+// collecting what was freed meanwhile. The heap struct goes back to a pool
+// for the next thread. Nothing is lost: a block is always in exactly one of
+// a page's lists or handed out.
+//
+// Invariants: current[c] == queues[c].first, or &empty_page when the queue is
+// empty; a page is in exactly one of queues[its class] or full while in use.
+#pragma once
+
+#include "segment.hpp"
+#include "size_classes.hpp"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace heapkit::hkmalloc {
+
+struct page_queue {
+    page* first = nullptr;
+    page* last = nullptr;
+};
+
+// Counters of one heap; a single writer (the owner) updates them with relaxed
+// load+store (no read-modify-write on the fast path), readers sum all heaps.
+struct heap_counters {
+    std::atomic<std::uint64_t> allocs{0};
+    std::atomic<std::uint64_t> alloc_bytes{0};  // block sizes
+    std::atomic<std::uint64_t> frees{0};
+    std::atomic<std::uint64_t> free_bytes{0};
+    // requests made through heapkit::gp (which is told the size on free)
+    std::atomic<std::uint64_t> gp_allocs{0};
+    std::atomic<std::uint64_t> gp_alloc_bytes{0};  // requested sizes
+    std::atomic<std::uint64_t> gp_frees{0};
+    std::atomic<std::uint64_t> gp_free_bytes{0};
+};
+
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+// The page every empty queue's current[] points at: its free list is always empty.
+inline constinit page empty_page{};
+
+struct heap {
+    page* current[class_count];  // see invariants; never nullptr
+    page_queue queues[class_count];
+    page_queue full;
+    segment* segments[page_kinds] = {};   // owned segments per kind (doubly linked)
+    std::atomic<page*> revisit{nullptr};  // pushed by remote freers, drained by the owner
+    heap_counters counters;
+    std::uint64_t last_purge_ms = 0;
+    heap* next_all = nullptr;   // every heap ever made (for stats); never unlinked
+    heap* next_free = nullptr;  // in the pool of heaps without a thread
+    bool active = false;        // owned by a live thread
+
+    constexpr heap() noexcept : current{} {
+        for (auto& c : current) c = &empty_page;
+    }
+};
+
+// The heap of threads that have not allocated yet: every current[] is empty,
+// so the first malloc goes to the slow path, which gives the thread a heap.
+inline constinit heap empty_heap{};
+
+inline constinit thread_local heap* tls_heap __attribute__((tls_model("initial-exec"))) = &empty_heap;
+
+void* heap_malloc_slow(heap* h, std::size_t size) noexcept;
+void heap_free_slow(void* p, const char* op) noexcept;
+
+// malloc's fast path: a table lookup and a list pop.
+inline void* heap_malloc(std::size_t size) noexcept {
+    heap* h = tls_heap;
+    if (__builtin_expect(size <= max_class_size, 1)) {
+        page* pg = h->current[class_of(size)];
+        block* b = pg->free;
+        if (__builtin_expect(b != nullptr, 1)) {
+            pg->free = b->next;
+            ++pg->used;
+            bump(h->counters.allocs, 1);
+            bump(h->counters.alloc_bytes, pg->block_size);
+            return b;
+        }
+    }
+    return heap_malloc_slow(h, size);
+}
+
+// free's fast path: mask, registry byte, page descriptor, push on local_free.
+inline void heap_free(void* p) noexcept {
+    if (segment* seg = segment_of(p)) {
+        page* pg = page_of(seg, p);
+        heap* h = tls_heap;
+        block* b = static_cast<block*>(p);
+        if (__builtin_expect(seg->owner.load(std::memory_order_relaxed) == h &&
+                                 pg->flags.load(std::memory_order_relaxed) == 0 && pg->used > 1 && b != pg->local_free,
+                             1)) {
+            const std::uint32_t i = block_index_exact(
+                pg, reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(pg->start));
+            if (__builtin_expect(i < pg->capacity, 1)) {
+                b->next = pg->local_free;
+                pg->local_free = b;
+                --pg->used;
+                bump(h->counters.frees, 1);
+                bump(h->counters.free_bytes, pg->block_size);
+                return;
+            }
+        }
+    }
+    heap_free_slow(p, "free()");
+}
+
+// ---- slow-path services (heap.cpp) ----
+
+// Global one-time initialisation (options, thread-exit key, fork handlers); idempotent.
+void global_init() noexcept;
+// This thread's heap, made on first use; nullptr when out of memory.
+heap* heap_get_or_init() noexcept;
+// Pushes pg on the revisit list of its segment's owner (called by the remote freer that took `notify`).
+void heap_notify_revisit(page* pg) noexcept;
+// Returns empty pages and segments to the OS now (delay ignored), adopts abandoned segments.
+bool heap_trim(heap* h) noexcept;
+// Monotonic milliseconds (coarse clock).
+std::uint64_t now_ms() noexcept;
+
+// Sum of every heap's counters.
+struct counters_sum {
+    std::uint64_t allocs, alloc_bytes, frees, free_bytes;
+    std::uint64_t gp_allocs, gp_alloc_bytes, gp_frees, gp_free_bytes;
+};
+counters_sum heap_counters_sum() noexcept;
+// Frees counted for threads that have no heap (remote frees from threads that never allocated).
+void count_heapless_free(std::size_t bytes) noexcept;
+// Counts a heapkit::gp request (allocation when `alloc`, else free) of `size` bytes on this thread.
+void count_gp(bool alloc, std::size_t size) noexcept;
+// A huge block (mapped directly), counted; nullptr with errno = ENOMEM on failure.
+void* heap_huge_alloc(std::size_t size, std::size_t align) noexcept;
+// Marks the page holding block p (owned by this thread) as holding aligned (offset) pointers.
+void heap_mark_aligned(void* p) noexcept;
+// Bytes usable from p to the end of its block; reports (and aborts) when p is not heapkit's.
+std::size_t heap_usable_size(const void* p, const char* op) noexcept;
+}  // namespace heapkit::hkmalloc

@@ -1,0 +1,189 @@
+// override: the whole malloc family and every operator new/delete form over
+// heapkit malloc. Linked into libheapkit.so (LD_PRELOAD) and into programs
+// through heapkit::malloc.
+//
+// Behaviour where glibc and the standards differ follows glibc 2.36:
+//   - malloc(0) returns a unique 16-byte block; free keeps errno;
+//   - calloc overflow -> NULL, errno = ENOMEM;
+//   - realloc(NULL, n) = malloc(n); realloc(p, 0) frees p and returns NULL;
+//     a failed realloc keeps p valid and sets ENOMEM;
+//   - posix_memalign: EINVAL unless align is a power of two multiple of
+//     sizeof(void*); *memptr untouched on error; errno unchanged;
+//   - aligned_alloc: NULL + EINVAL for a non-power-of-two alignment (C17 lets
+//     an implementation fail; glibc 2.36 rounds it up — we are stricter);
+//   - memalign: alignments that are not powers of two are rounded up (glibc);
+//   - valloc / pvalloc: page-aligned; pvalloc rounds the size up to pages;
+//   - mallopt accepts and ignores every parameter (returns 1);
+//     malloc_trim returns 1 when memory went back to the OS;
+//     mallinfo/mallinfo2 report heapkit's figures (arena = mapped bytes,
+//     uordblks = live block bytes, fordblks = mapped - live).
+// operator new follows [new.delete]: on failure call the std::new_handler
+// until it succeeds or none is installed, then throw std::bad_alloc; the
+// nothrow forms return nullptr. Sized and aligned deletes do not check the
+// size (a heapkit block knows its own).
+#include <heapkit/malloc.hpp>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include <malloc.h>
+#include <unistd.h>
+
+#define HK_API extern "C" __attribute__((visibility("default")))
+#define HK_CXX __attribute__((visibility("default")))
+
+namespace {
+
+constexpr std::size_t page = 4096;
+
+void* new_loop(std::size_t n, std::size_t align) {
+    for (;;) {
+        void* p = align <= 16 ? hk_malloc(n) : hk_aligned_alloc(align, n);
+        if (p != nullptr) return p;
+        std::new_handler handler = std::get_new_handler();
+        if (handler == nullptr) throw std::bad_alloc();
+        handler();
+    }
+}
+
+void* new_nothrow(std::size_t n, std::size_t align) noexcept {
+    try {
+        return new_loop(n, align);
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+std::size_t round_to_power_of_two(std::size_t a) noexcept {
+    if (a <= 16) return 16;
+    if ((a & (a - 1)) == 0) return a;
+    return std::size_t{1} << (64 - __builtin_clzll(a));
+}
+
+}  // namespace
+
+HK_API void* malloc(std::size_t n) noexcept { return hk_malloc(n); }
+
+HK_API void free(void* p) noexcept { hk_free(p); }
+
+HK_API void* calloc(std::size_t n, std::size_t m) noexcept { return hk_calloc(n, m); }
+
+HK_API void* realloc(void* p, std::size_t n) noexcept { return hk_realloc(p, n); }
+
+HK_API void* reallocarray(void* p, std::size_t n, std::size_t m) noexcept {
+    std::size_t total;
+    if (__builtin_mul_overflow(n, m, &total)) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    return hk_realloc(p, total);
+}
+
+HK_API int posix_memalign(void** out, std::size_t align, std::size_t n) noexcept {
+    if (align == 0 || (align & (align - 1)) != 0 || align % sizeof(void*) != 0) return EINVAL;
+    const int saved = errno;
+    void* p = hk_aligned_alloc(align, n);
+    errno = saved;
+    if (p == nullptr) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+HK_API void* aligned_alloc(std::size_t align, std::size_t n) noexcept { return hk_aligned_alloc(align, n); }
+
+HK_API void* memalign(std::size_t align, std::size_t n) noexcept {
+    if (align > (std::size_t{1} << 62)) {
+        errno = EINVAL;
+        return nullptr;
+    }
+    return hk_aligned_alloc(round_to_power_of_two(align), n);
+}
+
+HK_API void* valloc(std::size_t n) noexcept { return hk_aligned_alloc(page, n); }
+
+HK_API void* pvalloc(std::size_t n) noexcept {
+    if (n > SIZE_MAX - (page - 1)) {
+        errno = ENOMEM;
+        return nullptr;
+    }
+    return hk_aligned_alloc(page, n == 0 ? page : (n + page - 1) & ~(page - 1));
+}
+
+HK_API std::size_t malloc_usable_size(void* p) noexcept { return hk_usable_size(p); }
+
+HK_API int malloc_trim(std::size_t) noexcept { return hk_trim(); }
+
+HK_API void malloc_stats(void) noexcept { hk_print_stats(2); }
+
+HK_API int mallopt(int, int) noexcept { return 1; }
+
+HK_API struct mallinfo2 mallinfo2(void) noexcept {
+    const heapkit::gp_statistics s = heapkit::gp_stats();
+    struct mallinfo2 mi {};
+    mi.arena = s.mapped_bytes;
+    mi.uordblks = s.live_block_bytes;
+    mi.fordblks = s.mapped_bytes > s.live_block_bytes ? s.mapped_bytes - s.live_block_bytes : 0;
+    mi.usmblks = s.mapped_peak;
+    return mi;
+}
+
+HK_API struct mallinfo mallinfo(void) noexcept {
+    const struct mallinfo2 m2 = mallinfo2();
+    struct mallinfo mi {};
+    mi.arena = static_cast<int>(m2.arena);
+    mi.uordblks = static_cast<int>(m2.uordblks);
+    mi.fordblks = static_cast<int>(m2.fordblks);
+    mi.usmblks = static_cast<int>(m2.usmblks);
+    return mi;
+}
+
+HK_API void free_sized(void* p, std::size_t n) noexcept { hk_free_sized(p, n); }
+
+HK_API void free_aligned_sized(void* p, std::size_t align, std::size_t n) noexcept {
+    hk_free_aligned_sized(p, align, n);
+}
+
+// glibc's internal names, used by some programs and by libc itself.
+HK_API void* __libc_malloc(std::size_t n) noexcept { return hk_malloc(n); }
+HK_API void __libc_free(void* p) noexcept { hk_free(p); }
+HK_API void* __libc_calloc(std::size_t n, std::size_t m) noexcept { return hk_calloc(n, m); }
+HK_API void* __libc_realloc(void* p, std::size_t n) noexcept { return hk_realloc(p, n); }
+HK_API void* __libc_memalign(std::size_t a, std::size_t n) noexcept { return memalign(a, n); }
+HK_API void* __libc_valloc(std::size_t n) noexcept { return valloc(n); }
+HK_API void* __libc_pvalloc(std::size_t n) noexcept { return pvalloc(n); }
+
+// ---- operator new / delete: all 20 replaceable forms ----
+
+#define HK_ALIGN(al) static_cast<std::size_t>(al)
+
+HK_CXX void* operator new(std::size_t n) { return new_loop(n, 16); }
+HK_CXX void* operator new[](std::size_t n) { return new_loop(n, 16); }
+HK_CXX void* operator new(std::size_t n, std::align_val_t al) { return new_loop(n, HK_ALIGN(al)); }
+HK_CXX void* operator new[](std::size_t n, std::align_val_t al) { return new_loop(n, HK_ALIGN(al)); }
+HK_CXX void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n, 16); }
+HK_CXX void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n, 16); }
+HK_CXX void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+    return new_nothrow(n, HK_ALIGN(al));
+}
+HK_CXX void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+    return new_nothrow(n, HK_ALIGN(al));
+}
+
+HK_CXX void operator delete(void* p) noexcept { hk_free(p); }
+HK_CXX void operator delete[](void* p) noexcept { hk_free(p); }
+HK_CXX void operator delete(void* p, std::align_val_t) noexcept { hk_free(p); }
+HK_CXX void operator delete[](void* p, std::align_val_t) noexcept { hk_free(p); }
+HK_CXX void operator delete(void* p, std::size_t n) noexcept { hk_free_sized(p, n); }
+HK_CXX void operator delete[](void* p, std::size_t n) noexcept { hk_free_sized(p, n); }
+HK_CXX void operator delete(void* p, std::size_t n, std::align_val_t al) noexcept {
+    hk_free_aligned_sized(p, HK_ALIGN(al), n);
+}
+HK_CXX void operator delete[](void* p, std::size_t n, std::align_val_t al) noexcept {
+    hk_free_aligned_sized(p, HK_ALIGN(al), n);
+}
+HK_CXX void operator delete(void* p, const std::nothrow_t&) noexcept { hk_free(p); }
+HK_CXX void operator delete[](void* p, const std::nothrow_t&) noexcept { hk_free(p); }
+HK_CXX void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { hk_free(p); }
+HK_CXX void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { hk_free(p); }

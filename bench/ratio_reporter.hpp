@@ -50,11 +50,11 @@ public:
             std::printf("\n%s (median %s per iteration; ratio = row / column, < 1 means the row is faster)\n",
                         workload.c_str(), time_unit_.c_str());
             std::printf("  %-34s %12s", "contender", "median");
-            for (const auto& col : rows) std::printf(" %14.14s", col.first.c_str());
+            for (const auto& col : rows) std::printf(" %18.18s", col.first.c_str());
             std::printf("\n");
             for (const auto& row : rows) {
                 std::printf("  %-34s %12.2f", row.first.c_str(), row.second);
-                for (const auto& col : rows) std::printf(" %13.2fx", col.second > 0 ? row.second / col.second : 0.0);
+                for (const auto& col : rows) std::printf(" %17.2fx", col.second > 0 ? row.second / col.second : 0.0);
                 std::printf("\n");
             }
         }

@@ -66,6 +66,45 @@ TEST(bump, shadow_model_over_a_fixed_buffer_that_runs_out) {
     }
 }
 
+// The derived figures agree with the chunks: what they use is live or slack.
+static ::testing::AssertionResult used_is_live_plus_slack(const bump<>& arena) {
+    std::size_t used = 0;
+    for (auto c : arena.chunks()) used += c.used;
+    const auto s = arena.stats();
+    if (used == s.live_bytes + s.slack_bytes && s.peak_bytes >= s.live_bytes) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "chunks use " << used << " bytes, live " << s.live_bytes << " + slack "
+                                         << s.slack_bytes << ", peak " << s.peak_bytes;
+}
+
+TEST(bump, shadow_model_with_checkpoints_keeps_used_equal_to_live_plus_slack) {
+    for (std::uint64_t seed : seeds()) {
+        std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+        bump<> arena(256);  // small first chunk: many chunks
+        heapkit::testing::shadow_driver<bump<>> d(arena, {});
+        heapkit::testing::op_source src(seed);
+        for (int i = 0; i < 3000 && d.step(src); ++i) {
+            ASSERT_TRUE(used_is_live_plus_slack(arena)) << "seed " << seed << ", step " << i;
+        }
+        d.release_all();
+        EXPECT_TRUE(d.ok()) << "seed " << seed << ": " << d.error();
+        EXPECT_TRUE(used_is_live_plus_slack(arena));
+        // a checkpoint, blocks of every alignment across several chunks, a rewind
+        const auto before = arena.stats();
+        const auto m = arena.checkpoint();
+        for (std::size_t i = 0; i < 300; ++i) {
+            auto b = arena.allocate(lay(1 + i % 200, std::size_t{1} << (i % 7)));
+            ASSERT_TRUE(b);
+            if (i % 3 == 0) arena.deallocate(b.ptr, lay(1 + i % 200, std::size_t{1} << (i % 7)));
+            ASSERT_TRUE(used_is_live_plus_slack(arena)) << "seed " << seed << ", block " << i;
+        }
+        arena.rewind(m);
+        EXPECT_TRUE(used_is_live_plus_slack(arena));
+        EXPECT_EQ(arena.stats().live_bytes, before.live_bytes);
+        EXPECT_EQ(arena.stats().live_blocks, before.live_blocks);
+        EXPECT_EQ(arena.stats().slack_bytes, before.slack_bytes);
+    }
+}
+
 TEST(bump, fast_path_serves_consecutive_blocks) {
     bump<> arena;
     auto a = arena.allocate(lay(24));
@@ -349,6 +388,34 @@ TEST(bump, stats_are_exact) {
     EXPECT_EQ(s.peak_bytes, 30u);
     EXPECT_EQ(s.slack_bytes, 22u);
     EXPECT_EQ(s.free_bytes, chunk.size - 32);
+}
+
+TEST(bump, slack_counts_padding_frees_out_of_order_and_shrunk_tails) {
+    bump<> arena;
+    auto a = arena.allocate(lay(10, 1));
+    auto z = arena.allocate(lay(0, 64));  // a zero-size block in the chunk: 54 bytes of padding
+    auto b = arena.allocate(lay(100, 8));
+    ASSERT_TRUE(a && z && b);
+    EXPECT_EQ(arena.stats().slack_bytes, 54u);
+    EXPECT_EQ(arena.stats().live_bytes, 110u);
+    EXPECT_EQ(arena.stats().live_blocks, 3u);
+    EXPECT_TRUE(used_is_live_plus_slack(arena));
+    ASSERT_TRUE(arena.shrink(a.ptr, lay(10, 1), lay(4, 1)));  // not the newest: its tail is slack
+    EXPECT_EQ(arena.stats().slack_bytes, 60u);
+    EXPECT_EQ(arena.stats().live_bytes, 104u);
+    arena.deallocate(z.ptr, lay(0, 64));
+    arena.deallocate(a.ptr, lay(4, 1));  // out of order
+    EXPECT_EQ(arena.stats().slack_bytes, 64u);
+    EXPECT_EQ(arena.stats().live_bytes, 100u);
+    EXPECT_EQ(arena.stats().live_blocks, 1u);
+    arena.deallocate(b.ptr, lay(100, 8));  // the newest: its bytes come back, the slack stays
+    EXPECT_EQ(arena.stats().slack_bytes, 64u);
+    EXPECT_EQ(arena.stats().live_bytes, 0u);
+    EXPECT_EQ(arena.stats().peak_bytes, 110u);
+    EXPECT_TRUE(used_is_live_plus_slack(arena));
+    arena.reset(heapkit::keep_largest);
+    EXPECT_EQ(arena.stats().slack_bytes, 0u);
+    EXPECT_TRUE(used_is_live_plus_slack(arena));
 }
 
 TEST(bump, zero_size_requests) {

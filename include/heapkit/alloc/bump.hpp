@@ -31,23 +31,42 @@
 //   - held_ is the sum of the chunk sizes (the buffer's size for a fixed
 //     buffer) and, with a parent, never exceeds limit_ when a chunk is added;
 //   - blocks that start below floor_ predate the latest checkpoint: they are
-//     never grown in place nor given back, so a rewind cannot cut through them.
+//     never grown in place nor given back, so a rewind cannot cut through them;
+//   - ptr_ - origin_ is the bytes used in all the chunks (the sum of chunks()'s
+//     `used`), waste_ the part of them that is not live, so
+//     live_bytes = ptr_ - origin_ - waste_ (see Accounting).
 //
-// Complexity: allocate O(1) (fast path: an add, an and, a compare, a store and
-// two counter updates; the slow path adds one parent call); deallocate, grow,
-// shrink and checkpoint O(1); rewind and reset O(chunks released) with one
-// parent call per chunk; owns, chunks() and stats() O(chunks). Chunks number
-// O(log(bytes held)) thanks to the geometric growth.
+// Accounting: the fast path keeps no byte count. It bumps ptr_ and counts the
+// block; bytes are derived from the positions. Every byte used in a chunk is
+// either in a live block or waste: alignment padding (the fast path's one
+// rarely taken branch), blocks freed out of order and tails given up by an
+// in-place shrink that was not of the newest block. Giving back the newest
+// block, growing it and shrinking it move ptr_, which moves the used bytes by
+// the same amount as the live ones, so waste_ does not change. The unused tail
+// of a retired chunk is not used (chunks() stops at its `ptr`), so it is not
+// waste either. origin_ is the current chunk's base minus the bytes used in
+// the older chunks (wrapping arithmetic), so the used bytes are one
+// subtraction away and no footer is read; it changes only when the current
+// chunk does.
+//
+// Complexity: allocate O(1) (fast path: an add, an and, a compare, a store, a
+// counter increment and a rarely taken branch for padding; the slow path adds
+// one parent call); deallocate, grow, shrink, checkpoint and stats O(1);
+// rewind and reset O(chunks released) with one parent call per chunk; owns
+// and chunks() O(chunks). Chunks number O(log(bytes held)) thanks to the
+// geometric growth.
 //
 // Zero-size requests get a pointer into the current chunk (aligned, no bytes),
 // no_chunk when there is no chunk, or heapkit::dangling(align) when neither is
 // aligned enough.
 //
 // Figures: live_bytes/live_blocks count blocks not yet freed; slack_bytes is everything
-// consumed in the chunks that is not live (alignment padding, and blocks freed
+// consumed in the chunks that is not live (waste_: alignment padding, and blocks freed
 // out of order, which the arena cannot reuse until reset or rewind);
 // free_bytes = largest_free = what the current chunk still offers. What
 // remains of held_bytes is footers and the unused tails of older chunks.
+// peak_bytes is the largest live_bytes seen: it is noted before every
+// operation that lowers live_bytes.
 #pragma once
 
 #include <heapkit/alloc/pages.hpp>
@@ -98,7 +117,8 @@ public:
         chunk_footer* chunk_ = nullptr;    // the current chunk at the checkpoint (nullptr: none)
         std::uintptr_t ptr_ = no_chunk;    // the bump pointer at the checkpoint
         std::uintptr_t floor_ = no_chunk;  // the floor before the checkpoint (restored by rewind)
-        std::size_t live_bytes_ = 0;       // figures at the checkpoint (restored by rewind)
+        std::size_t used_ = 0;             // bytes used in the chunks at the checkpoint (ptr_ - origin_)
+        std::size_t waste_ = 0;            // waste and live blocks at the checkpoint (restored by rewind)
         std::size_t live_blocks_ = 0;
     };
 
@@ -170,7 +190,7 @@ public:
         if (buffer.size() < sizeof(chunk_footer) + alignof(chunk_footer)) return;
         const std::uintptr_t top = align_down(hi - sizeof(chunk_footer), alignof(chunk_footer));
         auto* c = new (reinterpret_cast<void*>(top)) chunk_footer{buffer.data(), buffer.size(), 1, nullptr, nullptr};
-        make_current(c, lo);
+        make_current(c, lo, 0);
     }
 
     bump(const bump&) = delete;
@@ -189,8 +209,9 @@ public:
         const std::uintptr_t start = align_up(ptr_, l.align());
         const std::uintptr_t stop = start + l.size();
         if (stop <= end_) [[likely]] {
+            if (start != ptr_) [[unlikely]]
+                waste_ += start - ptr_;  // alignment padding
             ptr_ = stop;
-            live_bytes_ += l.size();
             ++live_blocks_;
             return {reinterpret_cast<void*>(start), l.size()};
         }
@@ -201,10 +222,13 @@ public:
     // allocation reuses them); any other block waits for reset or rewind.
     void deallocate(void* p, layout l) noexcept {
         note_peak();
-        live_bytes_ -= l.size();
         --live_blocks_;
         const auto at = reinterpret_cast<std::uintptr_t>(p);
-        if (at + l.size() == ptr_ && at >= floor_) ptr_ = at;
+        if (at + l.size() == ptr_ && at >= floor_) {
+            ptr_ = at;
+        } else {
+            waste_ += l.size();
+        }
     }
 
     // Grows in place when p is the newest block and the chunk has room (the
@@ -214,7 +238,6 @@ public:
         if (at + old_layout.size() == ptr_ && at >= floor_ && is_aligned(p, new_layout.align()) &&
             new_layout.size() - old_layout.size() <= end_ - ptr_) {
             ptr_ = at + new_layout.size();
-            live_bytes_ += new_layout.size() - old_layout.size();
             return {p, new_layout.size()};
         }
         return detail::reallocate_by_copy(*this, p, old_layout, new_layout);
@@ -225,8 +248,11 @@ public:
         if (!is_aligned(p, new_layout.align())) return detail::reallocate_by_copy(*this, p, old_layout, new_layout);
         note_peak();
         const auto at = reinterpret_cast<std::uintptr_t>(p);
-        if (at + old_layout.size() == ptr_ && at >= floor_) ptr_ = at + new_layout.size();
-        live_bytes_ -= old_layout.size() - new_layout.size();
+        if (at + old_layout.size() == ptr_ && at >= floor_) {
+            ptr_ = at + new_layout.size();
+        } else {
+            waste_ += old_layout.size() - new_layout.size();
+        }
         return {p, new_layout.size()};
     }
 
@@ -246,11 +272,11 @@ public:
     void reset() noexcept {
         note_peak();
         if (fixed_) {
-            if (current_ != nullptr) make_current(current_, reinterpret_cast<std::uintptr_t>(current_->base));
+            if (current_ != nullptr) make_current(current_, reinterpret_cast<std::uintptr_t>(current_->base), 0);
         } else {
             release_chunks_after(nullptr);
         }
-        live_bytes_ = 0;
+        waste_ = 0;
         live_blocks_ = 0;
     }
 
@@ -270,9 +296,9 @@ public:
         }
         if (largest != nullptr) {
             largest->prev = nullptr;
-            make_current(largest, reinterpret_cast<std::uintptr_t>(largest->base));
+            make_current(largest, reinterpret_cast<std::uintptr_t>(largest->base), 0);
         }
-        live_bytes_ = 0;
+        waste_ = 0;
         live_blocks_ = 0;
     }
 
@@ -285,7 +311,8 @@ public:
         m.chunk_ = current_;
         m.ptr_ = ptr_;
         m.floor_ = floor_;
-        m.live_bytes_ = live_bytes_;
+        m.used_ = used();
+        m.waste_ = waste_;
         m.live_blocks_ = live_blocks_;
         if (current_ != nullptr) floor_ = ptr_;
         return m;
@@ -297,6 +324,8 @@ public:
     // invalidates the marks taken after it. live_bytes and live_blocks go back
     // to their values at `m`: a block older than `m` that was freed in between
     // counts as live again until reset (its bytes were not reusable anyway).
+    // Keeping it freed would need to know, for every free, which of the nested
+    // marks it predates; the arena keeps only the latest one (floor_).
     void rewind(const mark& m) noexcept {
         note_peak();
 #ifndef NDEBUG
@@ -304,10 +333,11 @@ public:
 #endif
         release_chunks_after(m.chunk_);
         if (m.chunk_ != nullptr) {
-            make_current(m.chunk_, m.ptr_);
+            make_current(m.chunk_, m.ptr_, 0);
             floor_ = m.floor_;
+            origin_ = m.ptr_ - m.used_;  // the chunks older than m.chunk_ are as they were at `m`
         }
-        live_bytes_ = m.live_bytes_;
+        waste_ = m.waste_;
         live_blocks_ = m.live_blocks_;
     }
 
@@ -324,13 +354,11 @@ public:
 
     allocator_stats stats() const noexcept {
         allocator_stats s;
-        s.live_bytes = live_bytes_;
+        s.live_bytes = live_bytes();
         s.live_blocks = live_blocks_;
-        s.peak_bytes = std::max(peak_bytes_, live_bytes_);
+        s.peak_bytes = std::max(peak_bytes_, s.live_bytes);
         s.held_bytes = held_;
-        std::size_t used = 0;
-        for (chunk_info c : chunks()) used += c.used;
-        s.slack_bytes = used > live_bytes_ ? used - live_bytes_ : 0;
+        s.slack_bytes = waste_;
         s.free_bytes = end_ - ptr_;
         s.largest_free = s.free_bytes;
         return s;
@@ -349,13 +377,20 @@ private:
     static constexpr std::size_t chunk_granule = 4096;  // chunk sizes are multiples of it
     static constexpr std::size_t chunk_align = 16;      // least alignment asked for a chunk
 
-    void note_peak() noexcept { peak_bytes_ = std::max(peak_bytes_, live_bytes_); }
+    // Bytes used in all the chunks (the sum of chunks()'s `used`), and the live part of them.
+    std::size_t used() const noexcept { return ptr_ - origin_; }
+    std::size_t live_bytes() const noexcept { return used() - waste_; }
 
-    void make_current(chunk_footer* c, std::uintptr_t ptr) noexcept {
+    void note_peak() noexcept { peak_bytes_ = std::max(peak_bytes_, live_bytes()); }
+
+    // Makes c the current chunk with its bump pointer at ptr; `older_used` is
+    // the bytes used in the chunks older than c.
+    void make_current(chunk_footer* c, std::uintptr_t ptr, std::size_t older_used) noexcept {
         current_ = c;
         ptr_ = ptr;
         floor_ = reinterpret_cast<std::uintptr_t>(c->base);
         end_ = reinterpret_cast<std::uintptr_t>(c);
+        origin_ = floor_ - older_used;
     }
 
     void release(chunk_footer* c) noexcept {
@@ -371,7 +406,7 @@ private:
             release(current_);
             current_ = prev;
         }
-        if (current_ == nullptr) ptr_ = end_ = floor_ = no_chunk;
+        if (current_ == nullptr) ptr_ = end_ = floor_ = origin_ = no_chunk;
     }
 
 #ifndef NDEBUG
@@ -400,7 +435,6 @@ private:
         // The new chunk's base is aligned to l.align() and has room for l.
         const std::uintptr_t start = ptr_;
         ptr_ = start + l.size();
-        live_bytes_ += l.size();
         ++live_blocks_;
         return {reinterpret_cast<void*>(start), l.size()};
     }
@@ -425,22 +459,24 @@ private:
         if (!b) return false;
         // Use the extra the parent gave only when it stays within the limit.
         const std::size_t got = b.size - size <= limit_ - held_ - size ? b.size : size;
+        const std::size_t older_used = used();  // the current chunk retires with its blocks
         if (current_ != nullptr) current_->ptr = reinterpret_cast<std::byte*>(ptr_);
         auto* base = static_cast<std::byte*>(b.ptr);
         const std::uintptr_t top =
             align_down(reinterpret_cast<std::uintptr_t>(base) + got - sizeof(chunk_footer), alignof(chunk_footer));
         auto* c = new (reinterpret_cast<void*>(top)) chunk_footer{base, got, align, current_, nullptr};
         held_ += got;
-        make_current(c, reinterpret_cast<std::uintptr_t>(base));
+        make_current(c, reinterpret_cast<std::uintptr_t>(base), older_used);
         return true;
     }
 
     std::uintptr_t ptr_ = no_chunk;                  // next free byte of the current chunk; see the invariants
     std::uintptr_t end_ = no_chunk;                  // the current chunk's footer (end of its blocks area)
     std::uintptr_t floor_ = no_chunk;                // blocks starting below it are frozen (see checkpoint)
-    std::size_t live_bytes_ = 0;                     // sum of the requested sizes of live blocks
+    std::uintptr_t origin_ = no_chunk;               // ptr_ - origin_ = bytes used in all the chunks (wrapping)
+    std::size_t waste_ = 0;                          // used bytes not in a live block (slack); <= ptr_ - origin_
     std::size_t live_blocks_ = 0;                    // live blocks, zero-size ones included
-    std::size_t peak_bytes_ = 0;                     // max of live_bytes_ at every decrease (stats adds the current)
+    std::size_t peak_bytes_ = 0;                     // max of live_bytes() at every decrease (stats adds the current)
     chunk_footer* current_ = nullptr;                // the newest chunk, nullptr when there is none
     std::size_t held_ = 0;                           // sum of chunk sizes (a fixed buffer: its size)
     std::size_t limit_ = no_limit;                   // held_ stays <= limit_ when chunks are added

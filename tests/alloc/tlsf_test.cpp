@@ -157,6 +157,47 @@ TEST(tlsf, coalescing_merges_both_neighbours) {
     EXPECT_EQ(a.stats().largest_free, 4096u - 64u - 16u);
 }
 
+// One list holding several blocks: unlinking its head, a middle block, its
+// last block (by coalescing) and emptying it entirely must keep the list and
+// the bitmaps right (the lists end at a sentinel, not at nullptr).
+TEST(tlsf, same_list_unlinks_at_head_middle_and_tail) {
+    on_buffer<heapkit::tlsf<>, 8192> a;
+    void* p[9];
+    for (auto& q : p) {
+        q = a.allocate(lay(48)).ptr;  // 64-byte blocks
+        ASSERT_NE(q, nullptr);
+    }
+    // free the even ones: p[0], p[2], p[4], p[6] go into list {0, 4} (LIFO: 6, 4, 2, 0)
+    for (int i = 0; i <= 6; i += 2) a.deallocate(p[i], lay(48));
+    EXPECT_EQ(a.stats().free_bytes, 4 * 48u + a.stats().largest_free);
+    // coalescing p[3] with p[2] and p[4] unlinks a middle block and its successor
+    a.deallocate(p[3], lay(48));
+    // p[1] merges with the list's last block (p[0]) and with the block p[2..4]
+    a.deallocate(p[1], lay(48));
+    // only p[6] is left in list {0, 4}: the next 48-byte request gets it, the list empties
+    EXPECT_EQ(a.allocate(lay(48)).ptr, p[6]);
+    // list {0, 4} is empty now: a 48-byte request must be cut from a larger block, p[0..4] (320 B)
+    EXPECT_EQ(a.allocate(lay(48)).ptr, p[0]);
+    // the 256-byte rest is in a list of its own; refill and drain list {0, 4} twice
+    for (int round = 0; round < 2; ++round) {
+        a.deallocate(p[6], lay(48));
+        EXPECT_EQ(a.allocate(lay(48)).ptr, p[6]);
+    }
+    auto rest = a.allocate(lay(240));  // exactly the 256-byte rest
+    EXPECT_EQ(rest.ptr, static_cast<char*>(p[0]) + 64);
+    a.deallocate(rest.ptr, lay(240));
+    for (void* q : {p[0], p[5], p[6], p[7], p[8]}) a.deallocate(q, lay(48));
+    EXPECT_EQ(a.stats().live_blocks, 0u);
+    EXPECT_EQ(a.stats().largest_free, 8192u - 64u - 16u);
+    EXPECT_EQ(a.stats().free_bytes, a.stats().largest_free);
+    // after deallocate_all the lists are empty and usable again
+    a.deallocate_all();
+    auto x = a.allocate(lay(48));
+    ASSERT_TRUE(x);
+    a.deallocate(x.ptr, lay(48));
+    EXPECT_EQ(a.stats().free_bytes, a.stats().largest_free);
+}
+
 TEST(tlsf, exhausted_buffer_fails_with_a_value_and_recovers) {
     on_buffer<heapkit::tlsf<>, 64 << 10> a;
     std::vector<void*> blocks;

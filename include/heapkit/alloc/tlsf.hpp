@@ -7,7 +7,8 @@
 //   fl_bitmap_   0 1 1 0 0 1 ...          bit r: some list in row r is non-empty
 //                  | |     |
 //   sl_bitmap_[r] 32 bits per row          bit s: heads_[r][s] is non-empty
-//   heads_[r][s]  -> free block <-> free block <-> ...   (doubly linked, LIFO)
+//   heads_[r][s]  -> free block <-> free block <-> ... -> null_   (doubly linked, LIFO;
+//                 an empty list is a head of null_, a sentinel ending every list)
 //
 //   row 0    sizes [0, 512) in 32 lists of 16 bytes each (exact sizes)
 //   row r>0  sizes [2^(r+8), 2^(r+9)) in 32 lists of 2^(r+3) bytes each
@@ -90,11 +91,23 @@ public:
         return mapping(size + (std::size_t{1} << (f - sl_log2)) - 1);
     }
 
+    tlsf_index() noexcept { clear(); }
+    tlsf_index(const tlsf_index&) = delete;  // the lists end at this object's null_
+    tlsf_index& operator=(const tlsf_index&) = delete;
+
+    // The links are branch-free: every list ends at &null_ (an empty list is
+    // a head of &null_), whose links absorb the stores a missing neighbour
+    // would get. With nullptr ends, "was the list empty?" on insert and "was
+    // b the last?" on remove are coin flips whenever lists hold 0..2 blocks
+    // (a small heap under churn) and cost a mispredict each. Clearing the
+    // bitmap bits stays a branch: done without one, the bitmap stores depend
+    // on b's links on every remove and the next find waits for them.
     void insert(tag_block* b) noexcept {
         const auto [fl, sl] = mapping(b->size());
-        b->prev_free = nullptr;
-        b->next_free = heads_[fl][sl];
-        if (heads_[fl][sl] != nullptr) heads_[fl][sl]->prev_free = b;
+        tag_block* const head = heads_[fl][sl];
+        b->prev_free = &null_;
+        b->next_free = head;
+        head->prev_free = b;  // null_.prev_free when the list was empty
         heads_[fl][sl] = b;
         sl_bitmap_[fl] |= 1u << sl;
         fl_bitmap_ |= std::uint64_t{1} << fl;
@@ -102,12 +115,12 @@ public:
 
     void remove(tag_block* b) noexcept {
         const auto [fl, sl] = mapping(b->size());
-        if (b->prev_free != nullptr)
-            b->prev_free->next_free = b->next_free;
-        else
-            heads_[fl][sl] = b->next_free;
-        if (b->next_free != nullptr) b->next_free->prev_free = b->prev_free;
-        if (heads_[fl][sl] == nullptr) {
+        tag_block* const next = b->next_free;
+        tag_block* const prev = b->prev_free;
+        prev->next_free = next;  // null_.next_free when b was the head
+        next->prev_free = prev;  // null_.prev_free when b was the last
+        if (heads_[fl][sl] == b) heads_[fl][sl] = next;
+        if (heads_[fl][sl] == &null_) {
             sl_bitmap_[fl] &= ~(1u << sl);
             if (sl_bitmap_[fl] == 0) fl_bitmap_ &= ~(std::uint64_t{1} << fl);
         }
@@ -134,7 +147,7 @@ public:
     tag_block* own_list_head(std::size_t key, std::size_t need, std::size_t align) const noexcept {
         const auto [fl, sl] = mapping(key);
         tag_block* b = heads_[fl][sl];
-        return b != nullptr && tag_fits(b, need, align) ? b : nullptr;
+        return b != &null_ && tag_fits(b, need, align) ? b : nullptr;
     }
 
     std::size_t largest() const noexcept {
@@ -142,21 +155,23 @@ public:
         const unsigned fl = 63 - static_cast<unsigned>(std::countl_zero(fl_bitmap_));
         const unsigned sl = 31 - static_cast<unsigned>(std::countl_zero(sl_bitmap_[fl]));
         std::size_t m = 0;
-        for (const tag_block* b = heads_[fl][sl]; b != nullptr; b = b->next_free) m = b->size() > m ? b->size() : m;
+        for (const tag_block* b = heads_[fl][sl]; b != &null_; b = b->next_free) m = b->size() > m ? b->size() : m;
         return m;
     }
 
     void clear() noexcept {
+        null_ = tag_block{0, 0, &null_, &null_};
         for (auto& row : heads_)
-            for (auto& h : row) h = nullptr;
+            for (auto& h : row) h = &null_;
         for (auto& m : sl_bitmap_) m = 0;
         fl_bitmap_ = 0;
     }
 
 private:
     std::uint64_t fl_bitmap_ = 0;                // bit f set iff sl_bitmap_[f] != 0
-    std::uint32_t sl_bitmap_[fl_count] = {};     // bit s of row f set iff heads_[f][s] != nullptr
-    tag_block* heads_[fl_count][sl_count] = {};  // free blocks with mapping(size) == {f, s}
+    std::uint32_t sl_bitmap_[fl_count] = {};     // bit s of row f set iff heads_[f][s] != &null_
+    tag_block* heads_[fl_count][sl_count];       // free blocks with mapping(size) == {f, s}; &null_ if none
+    tag_block null_;                             // the end of every list (both ends); never handed out
 };
 
 }  // namespace detail

@@ -12,6 +12,7 @@
 //   - aligned_alloc: NULL + EINVAL for a non-power-of-two alignment (C17 lets
 //     an implementation fail; glibc 2.36 rounds it up — we are stricter);
 //   - memalign: alignments that are not powers of two are rounded up (glibc);
+//     EINVAL above 2^63, ENOMEM for 2^63 itself (glibc);
 //   - valloc / pvalloc: page-aligned; pvalloc rounds the size up to pages;
 //   - mallopt accepts and ignores every parameter (returns 1);
 //     malloc_trim returns 1 when memory went back to the OS;
@@ -94,7 +95,8 @@ HK_API int posix_memalign(void** out, std::size_t align, std::size_t n) noexcept
 HK_API void* aligned_alloc(std::size_t align, std::size_t n) noexcept { return hk_aligned_alloc(align, n); }
 
 HK_API void* memalign(std::size_t align, std::size_t n) noexcept {
-    if (align > (std::size_t{1} << 62)) {
+    // glibc: EINVAL only above 2^63 (which cannot be rounded up); 2^63 itself fails with ENOMEM.
+    if (align > SIZE_MAX / 2 + 1) {
         errno = EINVAL;
         return nullptr;
     }

@@ -2,7 +2,8 @@
 # Installs heapkit from a build tree into a fresh prefix, then builds the
 # program from the issue (examples/quickstart.cpp) against the installed
 # package twice, once with find_package and once with pkg-config, and runs
-# both. Usage: check_install.sh SOURCE_DIR BUILD_DIR
+# both; then a program linked with heapkit::malloc, and the installed
+# `heapkit run` (which must preload the installed libheapkit.so). Usage: check_install.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 src=$1 build=$2
 work=$(mktemp -d)
@@ -23,4 +24,18 @@ c++ -O1 "$program" $(pkg-config --cflags --libs heapkit) -o "$work/pc-consumer"
 out=$("$work/pc-consumer")
 echo "pkg-config build: $out"
 [[ $out =~ ^new\ served\ [0-9]+\ bytes$ ]] || { echo "unexpected output: $out" >&2; exit 1; }
+if [[ -x "$work/cmake/malloc_consumer" ]]; then
+  out=$("$work/cmake/malloc_consumer")
+  echo "heapkit::malloc build: $out"
+  [[ $out == "malloc is heapkit" ]] || { echo "unexpected output: $out" >&2; exit 1; }
+fi
+
+# The installed `heapkit run` finds the installed libheapkit.so (not the build tree's).
+if [[ -x "$work/prefix/bin/heapkit" ]]; then
+  out=$(env -u LD_PRELOAD "$work/prefix/bin/heapkit" run -v --stats -- /bin/true 2>&1)
+  echo "installed heapkit run: $(head -n 1 <<<"$out")"
+  grep -q "^heapkit run: LD_PRELOAD=$work/prefix/.*/libheapkit.so$" <<<"$out" ||
+    { echo "heapkit run did not preload the installed library: $out" >&2; exit 1; }
+  grep -q "heapkit: malloc statistics" <<<"$out" || { echo "no heapkit statistics: $out" >&2; exit 1; }
+fi
 echo "installed package works"

@@ -1,12 +1,14 @@
 // heapkit malloc across threads: blocks handed between threads (contents
 // checked), remote frees into full pages, threads that exit while others
 // still hold their blocks (abandon and adopt), and the first allocation of
-// a new thread in every size class. Runs under TSan (label `concurrent`).
+// a new thread in every size class, and a stress test of blocks hopping
+// between threads with resizes. Runs under TSan (label `concurrent`).
 #include <heapkit/malloc.hpp>
 #include <malloc/size_classes.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -198,4 +200,108 @@ TEST(gp_threads, first_call_in_a_new_thread_works_for_every_class) {
         EXPECT_EQ(static_cast<unsigned char*>(got)[n - 1], 0x5a);
         hk_free(got);  // freed by another thread after the allocating thread exited
     }
+}
+
+// Stress: a ring of threads passing blocks in every direction. Each block
+// carries a pattern and a hop count; a receiver checks the contents, then
+// frees it, or resizes it (hk_realloc / hk_realloc_aligned, prefix checked)
+// and forwards it to another thread. Some blocks are aligned, some zeroed
+// (checked). Each round runs on fresh threads, and blocks still in flight at
+// the end of a round are finished by the next round's threads, after the
+// threads that allocated them have exited.
+TEST(gp_threads, stress_blocks_hop_between_threads_with_resizes) {
+    constexpr int threads = 4, rounds = 3, per_thread = 1500, max_hops = 4;
+    struct hop_item {
+        item it;
+        std::size_t align;
+        int hops;
+    };
+    struct inbox {
+        std::mutex m;
+        std::deque<hop_item> q;
+    };
+    std::vector<inbox> boxes(threads);
+    std::atomic<int> bad{0};
+    std::atomic<long> freed{0};
+    long made = 0;
+    auto post = [&](int to, hop_item h) {
+        std::lock_guard<std::mutex> g(boxes[static_cast<std::size_t>(to)].m);
+        boxes[static_cast<std::size_t>(to)].q.push_back(h);
+    };
+    auto take = [&](int me, hop_item* out) {
+        std::lock_guard<std::mutex> g(boxes[static_cast<std::size_t>(me)].m);
+        auto& q = boxes[static_cast<std::size_t>(me)].q;
+        if (q.empty()) return false;
+        *out = q.front();
+        q.pop_front();
+        return true;
+    };
+    // Checks a received block; frees it or resizes and forwards it.
+    auto handle = [&](int me, std::mt19937& rng, hop_item h, bool may_forward) {
+        if (!intact(h.it) || reinterpret_cast<std::uintptr_t>(h.it.p) % h.align != 0) bad.fetch_add(1);
+        if (!may_forward || h.hops >= max_hops || rng() % 3 == 0) {
+            hk_free(h.it.p);
+            freed.fetch_add(1);
+            return;
+        }
+        const std::size_t n = 1 + (rng() % 32 == 0 ? rng() % 200000 : rng() % 3000);
+        void* q = h.align > 16 ? hk_realloc_aligned(h.it.p, n, h.align) : hk_realloc(h.it.p, n);
+        if (q == nullptr) {
+            bad.fetch_add(1);
+            return;
+        }
+        auto* b = static_cast<unsigned char*>(q);
+        if (!intact(item{b, std::min(n, h.it.n), h.it.seed})) bad.fetch_add(1);  // the prefix moved with it
+        h.it = item{b, n, static_cast<unsigned char>(rng())};
+        fill(h.it);
+        ++h.hops;
+        post(static_cast<int>((static_cast<unsigned>(me) + 1 + rng() % (threads - 1)) % threads), h);
+    };
+    for (int round = 0; round < rounds; ++round) {
+        std::vector<std::thread> ts;
+        for (int t = 0; t < threads; ++t) {
+            ts.emplace_back([&, t] {
+                std::mt19937 rng(static_cast<unsigned>(round * 100 + t) + 12345u);
+                for (int i = 0; i < per_thread; ++i) {
+                    // every byte is written and checked (slow under TSan): few huge blocks
+                    const unsigned kind = rng() % 8;
+                    std::size_t n = kind == 0 && rng() % 8 == 0 ? rng() % 700000 : rng() % 4000;
+                    std::size_t align = kind == 1 ? std::size_t{1} << (5 + rng() % 8) : 16;  // 32..4096
+                    unsigned char* p;
+                    if (kind == 2) {
+                        p = static_cast<unsigned char*>(hk_calloc(1, n));
+                        for (std::size_t k = 0; k < n; ++k)
+                            if (p[k] != 0) {
+                                bad.fetch_add(1);
+                                break;
+                            }
+                    } else {
+                        p = static_cast<unsigned char*>(align > 16 ? hk_aligned_alloc(align, n) : hk_malloc(n));
+                    }
+                    if (p == nullptr) {
+                        bad.fetch_add(1);
+                        continue;
+                    }
+                    hop_item h{item{p, n, static_cast<unsigned char>(rng())}, align, 0};
+                    fill(h.it);
+                    post(static_cast<int>((static_cast<unsigned>(t) + 1 + rng() % (threads - 1)) % threads), h);
+                    hop_item in;
+                    for (int k = 0; k < 2 && take(t, &in); ++k) handle(t, rng, in, true);
+                }
+            });
+        }
+        for (auto& th : ts) th.join();
+        made += threads * per_thread;
+        // what is left in flight is finished by the next round (or below, after the last)
+    }
+    std::thread finisher([&] {
+        std::mt19937 rng(7);
+        hop_item in;
+        for (int t = 0; t < threads; ++t)
+            while (take(t, &in)) handle(t, rng, in, false);
+    });
+    finisher.join();
+    EXPECT_EQ(bad.load(), 0);
+    EXPECT_EQ(freed.load(), made);
+    hk_trim();
 }

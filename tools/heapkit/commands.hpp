@@ -12,4 +12,7 @@ namespace heapkit::tools {
 // `heapkit tour`: runs the post's experiments and reports them (tour.cpp).
 void add_tour_command(CLI::App& app, int& status);
 
+// `heapkit run -- CMD ARGS...`: runs CMD with libheapkit.so preloaded (run.cpp).
+void add_run_command(CLI::App& app, int& status);
+
 }  // namespace heapkit::tools

@@ -97,7 +97,9 @@ public:
         const std::size_t s =
             align_up(l.size(), l.align());  // class sizes are multiples of 8: align <= 8 changes nothing
         if (s - 1 < max_small_) [[likely]] {
-            const memory_block b = pools_[class_of(s)]->allocate(l);
+            const std::size_t c = class_of(s);
+            if (c >= max_class_count) __builtin_unreachable();  // s <= max_small_ <= largest_max_small
+            const memory_block b = pools_[c]->allocate(l);
             if (b) live_bytes_ += l.size();
             return b;
         }

@@ -1,0 +1,43 @@
+// cache-thrash: active false sharing, after Emery Berger's benchmark from the
+// Hoard paper as the mimalloc-bench suite describes it — each thread
+// repeatedly allocates a small object, writes it many times and frees it. An
+// allocator that places small objects of different threads in one cache line
+// makes the cores fight over that line.
+#include "workload.hpp"
+
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace heapkit::workload;
+constexpr const char* name = "cache-thrash";
+constexpr std::size_t object = 8;
+
+void worker(long long iterations, long long writes, int self) {
+    for (long long i = 0; i < iterations; ++i) {
+        auto* p = static_cast<volatile unsigned char*>(checked_malloc(name, object));
+        for (std::size_t k = 0; k < object; ++k) p[k] = static_cast<unsigned char>(self);
+        for (long long w = 0; w < writes; ++w) p[w % object] = static_cast<unsigned char>(p[w % object] + 1);
+        for (std::size_t k = 0; k < object; ++k) {
+            const long long times =
+                writes / object + (static_cast<long long>(k) < writes % static_cast<long long>(object));
+            if (p[k] != static_cast<unsigned char>(self + times))
+                fail(name, "object %p byte %zu lost a write", (void*)p, k);
+        }
+        std::free(const_cast<unsigned char*>(p));
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const options o = parse(argc, argv);
+    const long long iterations = o.count(30000, 10);
+    const long long writes = 20000;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < o.threads; ++t) threads.emplace_back(worker, iterations, writes, t);
+    for (auto& th : threads) th.join();
+    result("writes", iterations * writes * o.threads);
+    return 0;
+}

@@ -21,8 +21,10 @@
 //   - a zero-size request is legal and returns a non-null, suitably aligned
 //     pointer that must not be dereferenced and is passed back to deallocate;
 //   - deallocate, grow and shrink receive the layout the block was last
-//     allocated (or grown/shrunk) with; the size may also be any value between
-//     that size and the size of the returned memory_block;
+//     allocated (or grown/shrunk) with: the requested size and alignment, not
+//     the (possibly larger) size of the returned memory_block. Allocators keep
+//     their figures in requested bytes, and wrappers hand their parents back
+//     exactly what they asked for;
 //   - out of memory is a value ({nullptr, 0}), never an exception; a failed
 //     grow or shrink leaves the old block valid and unchanged.
 #pragma once

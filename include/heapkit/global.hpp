@@ -28,6 +28,10 @@
 // or aligned delete whose size or alignment differs from the allocation's is
 // reported the same way.
 //
+// The check reads the 16 bytes before the pointer it is given: a foreign
+// pointer at the very start of a mapping (the first byte of an mmap'ed page
+// whose previous page is unmapped) faults there instead of being reported.
+//
 // operator new follows the standard: on failure it calls std::new_handler
 // until one succeeds or none is installed, then throws std::bad_alloc (the
 // nothrow forms return nullptr). The malloc family follows glibc: failure
@@ -129,10 +133,10 @@ void* allocate(A& a, std::size_t size, std::size_t align, bool zeroed = false) n
     return b ? finish(b.ptr, size, align) : nullptr;
 }
 
+// Frees a block whose header was checked: clears the tag, then gives the
+// whole block back.
 template <allocator A>
-void deallocate(A& a, void* user, const char* op) noexcept {
-    std::size_t size, align;
-    header* h = checked_header(op, user, &size, &align);
+void release(A& a, header* h, void* user, std::size_t size, std::size_t align) noexcept {
     h->tag = 0;
     layout l = layout::of<char>();
     block_layout(size, align, &l);
@@ -140,14 +144,23 @@ void deallocate(A& a, void* user, const char* op) noexcept {
 }
 
 template <allocator A>
+void deallocate(A& a, void* user, const char* op) noexcept {
+    std::size_t size, align;
+    header* h = checked_header(op, user, &size, &align);
+    release(a, h, user, size, align);
+}
+
+// operator delete: the header checked once, then the size and alignment the
+// sized and aligned forms were given compared with it.
+template <allocator A>
 void deallocate_checked(A& a, void* user, std::size_t size, std::size_t align) noexcept {
     std::size_t actual_size, actual_align;
-    checked_header("operator delete", user, &actual_size, &actual_align);
+    header* h = checked_header("operator delete", user, &actual_size, &actual_align);
     if (size != SIZE_MAX && size != actual_size) report_mismatch("size", user, size, actual_size);
     if (align != 0 && (align < min_align ? min_align : align) != actual_align) {
         report_mismatch("alignment", user, align, actual_align);
     }
-    deallocate(a, user, "operator delete");
+    release(a, h, user, actual_size, actual_align);
 }
 
 // realloc's core: a new size for a live block, data kept; nullptr on failure (user intact).
@@ -292,7 +305,7 @@ void* c_aligned_alloc(A& a, std::size_t align, std::size_t size) noexcept {
 // glibc's memalign rounds an alignment that is not a power of two up to the next one.
 template <allocator A>
 void* c_memalign(A& a, std::size_t align, std::size_t size) noexcept {
-    if (align > (std::size_t{1} << 62)) {
+    if (align > SIZE_MAX / 2 + 1) {  // no power of two above it: glibc says EINVAL
         errno = EINVAL;
         return nullptr;
     }
@@ -395,7 +408,8 @@ void* c_memalign(A& a, std::size_t align, std::size_t size) noexcept {
     }                                                                                                            \
     void* valloc(std::size_t n) noexcept { return ::heapkit::detail::global::c_malloc(obj, n, 4096); }           \
     void* pvalloc(std::size_t n) noexcept {                                                                      \
-        return ::heapkit::detail::global::c_malloc(obj, n > SIZE_MAX - 4095 ? SIZE_MAX : (n + 4095) & ~std::size_t{4095}, 4096); \
+        return ::heapkit::detail::global::c_malloc(                                                              \
+            obj, n == 0 ? 4096 : (n > SIZE_MAX - 4095 ? SIZE_MAX : (n + 4095) & ~std::size_t{4095}), 4096);       \
     }                                                                                                            \
     std::size_t malloc_usable_size(void* p) noexcept {                                                           \
         return p ? ::heapkit::detail::global::usable_size(p) : 0;                                                \

@@ -379,3 +379,12 @@ TEST(pool_set, stats_combine_the_pools_and_the_parent) {
     p.deallocate(a.ptr, lay(20));
     p.deallocate(b.ptr, lay(100));
 }
+
+TEST(pool, an_impossible_block_size_fails_every_request_as_a_value) {
+    heapkit::pool<> huge(SIZE_MAX);
+    EXPECT_FALSE(huge.allocate(heapkit::layout::from_unchecked(64, 8)));
+    EXPECT_EQ(huge.stats().live_blocks, 0u);
+    heapkit::pool<> odd(64, 3);  // 3 is not a power of two
+    EXPECT_FALSE(odd.allocate(heapkit::layout::from_unchecked(64, 1)));
+    EXPECT_EQ(odd.stats().held_bytes, 0u);
+}

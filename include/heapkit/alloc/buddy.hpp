@@ -306,7 +306,7 @@ private:
         const memory_block m = parent_.allocate(*al);
         if (!m) return {};
         memory_ = m.ptr;
-        held_bytes_ = m.size;
+        held_bytes_ = al->size();  // what was asked, and what the parent gets back
         init(static_cast<char*>(m.ptr), arena_bytes_);
         return allocate(l);
     }

@@ -457,8 +457,9 @@ private:
         }
         const memory_block b = parent_.allocate(layout::from_unchecked(size, align));
         if (!b) return false;
-        // Use the extra the parent gave only when it stays within the limit.
-        const std::size_t got = b.size - size <= limit_ - held_ - size ? b.size : size;
+        // Only the size asked for is used: it is what the parent gets back
+        // (the allocator contract), whatever extra b.size reports.
+        const std::size_t got = size;
         const std::size_t older_used = used();  // the current chunk retires with its blocks
         if (current_ != nullptr) current_->ptr = reinterpret_cast<std::byte*>(ptr_);
         auto* base = static_cast<std::byte*>(b.ptr);

@@ -202,10 +202,20 @@ private:
 
     pool(std::size_t block_size, std::size_t block_align, pool_options options, bool fixed) noexcept
         : align_(std::max(block_align, alignof(node))),
-          stride_(align_up(std::max(block_size, sizeof(node)), std::max(block_align, alignof(node)))),
+          stride_(stride_for(block_size, block_align)),
           options_(options),
           next_chunk_bytes_(options.first_chunk_bytes),
           fixed_(fixed) {}
+
+    // The block stride: block_size rounded up to the alignment (at least a
+    // node). A size or alignment no layout can have (a non-power-of-two
+    // alignment, a size that overflows when rounded) gives a pool that has no
+    // chunk big enough and fails every non-empty request with a value.
+    static std::size_t stride_for(std::size_t block_size, std::size_t block_align) noexcept {
+        const std::size_t align = std::max(block_align, alignof(node));
+        if (!is_power_of_two(block_align) || block_size > layout::max_size_for(align)) return layout::max_size_for(1);
+        return align_up(std::max(block_size, sizeof(node)), align);
+    }
 
     void start_carving(chunk_footer* c, std::uintptr_t first) noexcept {
         const std::size_t blocks = (reinterpret_cast<std::uintptr_t>(c) - first) / stride_;
@@ -255,9 +265,10 @@ private:
         if (!b) return false;
         auto* base = static_cast<std::byte*>(b.ptr);
         const std::uintptr_t top =
-            align_down(reinterpret_cast<std::uintptr_t>(base) + b.size - sizeof(chunk_footer), alignof(chunk_footer));
-        auto* c = new (reinterpret_cast<void*>(top)) chunk_footer{chunks_, b.size, base};
-        held_ += b.size;
+            align_down(reinterpret_cast<std::uintptr_t>(base) + size - sizeof(chunk_footer), alignof(chunk_footer));
+        // Only the size asked for is used: it is what the parent gets back.
+        auto* c = new (reinterpret_cast<void*>(top)) chunk_footer{chunks_, size, base};
+        held_ += size;
         start_carving(c, reinterpret_cast<std::uintptr_t>(base));
         if (options_.geometric) {
             const std::size_t ceiling = std::max(options_.max_chunk_bytes, options_.first_chunk_bytes);

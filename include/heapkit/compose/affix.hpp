@@ -12,7 +12,9 @@
 // ends exactly at p, the Suffix starts at the first suitably aligned address
 // at or after p + n. prefix_of(p, l) and suffix_of(p, l) find them.
 // Typical affixes: the block's size in a prefix (for a free without a size),
-// a canary after the block to catch overruns, a debug tag, a reference count.
+// a canary after the block to catch overruns, a debug tag. Affixes describe
+// the block, not the program's state: they are rebuilt from the new layout on
+// every grow and shrink (so a reference count does not belong in one).
 //
 // Prefix and Suffix are types; `void` or an empty type means "none" (no bytes,
 // nothing constructed). Otherwise the type must be trivially copyable (blocks
@@ -25,12 +27,13 @@
 //   affix<system, void, canary> a;     // every deallocate checks the canary
 //
 // Sizes: with a Suffix, the returned block and usable_size are exactly the
-// requested size (the Suffix follows it, so the caller must pass back that
-// size). Without one the caller may use all of A's block after the prefix.
+// requested size (the Suffix follows it). Without one the caller may use all
+// of A's block after the prefix, and still passes back the requested layout.
 // A zero-size block with a Prefix and no Suffix still takes one byte of A, so
 // p lies inside A's block and A's owns(p) is right. grow/shrink are in place
-// when A can resize in place (the Prefix stays, the Suffix is rebuilt at the
-// new end); a change of alignment that moves p within A's block copies.
+// when A can resize in place (both affixes are rebuilt for the new layout,
+// the Suffix at the new end); a change of alignment that moves p within A's
+// block copies.
 //
 // Invariants: a live block p of layout l was allocated from A as
 // {inner_layout(l), at p - prefix_offset(l)} and holds a constructed Prefix at

@@ -106,17 +106,24 @@ public:
     std::size_t usable_size(const void* p, layout l) const noexcept { return heapkit::usable_size(inner_, p, l); }
 
     // The figures so far (see the header comment for their exactness).
+    //
+    // The frees are summed before the allocations, with acquire loads that
+    // pair with the release adds: a free that the sum sees happened after
+    // its block's allocation, so that allocation is seen too, and live bytes
+    // and blocks never come out negative while other threads run.
     counting_snapshot snapshot() const noexcept {
         counting_snapshot c;
         std::int64_t pending = 0;
         for (const slot& s : slots_) {
-            c.allocations += s.allocations.load(std::memory_order_relaxed);
-            c.deallocations += s.deallocations.load(std::memory_order_relaxed);
-            c.reallocations += s.reallocations.load(std::memory_order_relaxed);
-            c.failures += s.failures.load(std::memory_order_relaxed);
-            c.bytes_allocated += s.bytes_allocated.load(std::memory_order_relaxed);
-            c.bytes_freed += s.bytes_freed.load(std::memory_order_relaxed);
+            c.deallocations += s.deallocations.load(std::memory_order_acquire);
+            c.bytes_freed += s.bytes_freed.load(std::memory_order_acquire);
             pending += s.pending_live.load(std::memory_order_relaxed);
+        }
+        for (const slot& s : slots_) {
+            c.allocations += s.allocations.load(std::memory_order_acquire);
+            c.reallocations += s.reallocations.load(std::memory_order_acquire);
+            c.failures += s.failures.load(std::memory_order_relaxed);
+            c.bytes_allocated += s.bytes_allocated.load(std::memory_order_acquire);
         }
         const std::int64_t live = shared_live_.load(std::memory_order_relaxed) + pending;
         raise_peak(live);
@@ -155,8 +162,9 @@ private:
 
     template <class T>
     static void add(std::atomic<T>& c, T v) noexcept {
-        // Only contended when threads share a slot: a relaxed RMW is enough.
-        c.fetch_add(v, std::memory_order_relaxed);
+        // Only contended when threads share a slot. Release (free on x86, where
+        // every RMW is a full barrier) orders the counts for snapshot().
+        c.fetch_add(v, std::memory_order_release);
     }
 
     memory_block count_new(memory_block b, layout l) noexcept {

@@ -71,6 +71,11 @@ public:
         return count_resize(heapkit::shrink(inner_, p, old_layout, new_layout), old_layout, new_layout);
     }
     std::size_t usable_size(const void* p, layout l) const noexcept { return heapkit::usable_size(inner_, p, l); }
+    bool owns(const void* p) const noexcept
+        requires has_owns<A>
+    {
+        return inner_.owns(p);
+    }
 
     allocator_stats stats() const noexcept {
         allocator_stats s = heapkit::stats(inner_);

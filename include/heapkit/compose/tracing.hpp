@@ -15,6 +15,7 @@
 #include <heapkit/allocator.hpp>
 #include <heapkit/detail/line_buffer.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -32,9 +33,10 @@ public:
 
     A& inner() noexcept { return inner_; }
     const A& inner() const noexcept { return inner_; }
-    int fd() const noexcept { return fd_; }
-    // Directs the lines to `fd` from now on (-1 silences them).
-    void set_fd(int fd) noexcept { fd_ = fd; }
+    int fd() const noexcept { return fd_.load(std::memory_order_relaxed); }
+    // Directs the lines to `fd` from now on (-1 silences them). Safe while
+    // other threads allocate through this object.
+    void set_fd(int fd) noexcept { fd_.store(fd, std::memory_order_relaxed); }
 
     memory_block allocate(layout l) noexcept {
         memory_block b = inner_.allocate(l);
@@ -47,10 +49,10 @@ public:
         return b;
     }
     void deallocate(void* p, layout l) noexcept {
-        if (fd_ >= 0) {
+        if (const int fd = fd_.load(std::memory_order_relaxed); fd >= 0) {
             detail::line_buffer<128> line;
             line.text("heapkit: dealloc ").ptr(p).text(" size=").dec(l.size()).text(" align=").dec(l.align()).text("\n");
-            (void)line.write_to(fd_);
+            (void)line.write_to(fd);
         }
         inner_.deallocate(p, l);
     }
@@ -82,7 +84,8 @@ public:
 
 private:
     void log_new(const char* op, layout l, memory_block b) const noexcept {
-        if (fd_ < 0) return;
+        const int fd = fd_.load(std::memory_order_relaxed);
+        if (fd < 0) return;
         detail::line_buffer<128> line;
         line.text("heapkit: ").text(op).text(" size=").dec(l.size()).text(" align=").dec(l.align()).text(" -> ");
         if (b) {
@@ -91,10 +94,11 @@ private:
             line.text("failed");
         }
         line.text("\n");
-        (void)line.write_to(fd_);
+        (void)line.write_to(fd);
     }
     void log_resize(const char* op, std::uintptr_t old, layout o, layout n, memory_block b) const noexcept {
-        if (fd_ < 0) return;
+        const int fd = fd_.load(std::memory_order_relaxed);
+        if (fd < 0) return;
         detail::line_buffer<160> line;
         line.text("heapkit: ").text(op).text(" ").hex(old).text(" size=").dec(o.size()).text(" -> ").dec(n.size());
         line.text(" align=").dec(n.align()).text(" -> ");
@@ -104,11 +108,11 @@ private:
             line.text("failed");
         }
         line.text("\n");
-        (void)line.write_to(fd_);
+        (void)line.write_to(fd);
     }
 
     [[no_unique_address]] A inner_{};
-    int fd_ = 2;  // where lines go; < 0 means nowhere
+    std::atomic<int> fd_{2};  // where lines go; < 0 means nowhere
 };
 
 }  // namespace heapkit

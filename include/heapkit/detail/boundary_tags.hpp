@@ -392,12 +392,13 @@ private:
         if (!rl) return {};
         const memory_block m = parent_.allocate(*rl);
         if (!m) return {};
-        tag_block* b = add_region(m.ptr, m.size, true);
+        // Only the size asked for is used: it is what the parent gets back.
+        tag_block* b = add_region(m.ptr, rl->size(), true);
         if (b == nullptr || !tag_fits(b, need, l.align())) {  // only with a parent that lies about sizes
             if (b != nullptr) {
                 remove_free(b);
                 unlink(reinterpret_cast<tag_region*>(b->bytes() - tag_region::header_bytes));
-                held_bytes_ -= m.size;
+                held_bytes_ -= rl->size();
             }
             parent_.deallocate(m.ptr, *rl);
             return {};

@@ -3,6 +3,7 @@
 #include <heapkit/alloc/system.hpp>
 
 #include "conformance.hpp"
+#include "shadow_model.hpp"
 
 namespace heapkit::testing {
 template <>
@@ -70,4 +71,12 @@ TEST(pages, grow_remaps_without_losing_data) {
     EXPECT_EQ(first_mismatch(g.ptr, l.size(), 3), l.size());
     EXPECT_EQ(p.stats().held_bytes, 300u * 4096);
     p.deallocate(g.ptr, nl);
+}
+
+TEST(pages, shadow_model_agrees_with_its_stats) {
+    heapkit::pages p;
+    const std::uint64_t seed = ::testing::UnitTest::GetInstance()->random_seed();
+    std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+    EXPECT_EQ(heapkit::testing::run_shadow_model(p, seed, 2000, {.max_size = 1 << 18, .max_align = 1 << 16, .max_live = 64}),
+              "");
 }

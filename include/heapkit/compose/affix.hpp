@@ -38,12 +38,13 @@
 // Invariants: a live block p of layout l was allocated from A as
 // {inner_layout(l), at p - prefix_offset(l)} and holds a constructed Prefix at
 // p - sizeof(Prefix) and Suffix at p + align_up(l.size(), alignof(Suffix)).
-// live_bytes_/live_blocks_ count the caller's sizes (relaxed atomics, so
+// live_ counts the caller's sizes (relaxed atomics, so
 // affix is as thread-safe as A); stats() reports the affix bytes as slack.
 // affix is constant-initialisable when A is.
 #pragma once
 
 #include <heapkit/allocator.hpp>
+#include <heapkit/detail/live_counter.hpp>
 #include <heapkit/detail/line_buffer.hpp>
 #include <heapkit/error.hpp>
 
@@ -185,8 +186,7 @@ public:
     void deallocate(void* p, layout l) noexcept {
         verify(p, l);
         inner_.deallocate(base_of(p, l), *inner_layout(l));
-        live_bytes_.fetch_sub(l.size(), std::memory_order_relaxed);
-        live_blocks_.fetch_sub(1, std::memory_order_relaxed);
+        live_.freed(l.size());
     }
 
     memory_block grow(void* p, layout old_layout, layout new_layout) noexcept {
@@ -223,17 +223,14 @@ public:
 
     void deallocate_all() noexcept requires has_deallocate_all<A> {
         inner_.deallocate_all();
-        live_bytes_.store(0, std::memory_order_relaxed);
-        live_blocks_.store(0, std::memory_order_relaxed);
+        live_.reset();
     }
 
     // The caller's live bytes and blocks; A's other figures, with the affix bytes added to slack.
     allocator_stats stats() const noexcept {
         allocator_stats s = heapkit::stats(inner_);
         const std::size_t inner_live = s.live_bytes;
-        s.live_bytes = live_bytes_.load(std::memory_order_relaxed);
-        s.live_blocks = live_blocks_.load(std::memory_order_relaxed);
-        s.peak_bytes = std::max(peak_bytes_.load(std::memory_order_relaxed), s.live_bytes);
+        live_.fill(s);
         if (inner_live > s.live_bytes) s.slack_bytes += inner_live - s.live_bytes;
         return s;
     }
@@ -280,28 +277,16 @@ private:
     }
 
     memory_block count_new(memory_block b, layout l) noexcept {
-        if (!b) return b;
-        live_blocks_.fetch_add(1, std::memory_order_relaxed);
-        raise_live(l.size());
+        if (b) live_.allocated(l.size());
         return b;
     }
     memory_block count_resize(memory_block b, layout old_layout, layout new_layout) noexcept {
-        if (!b) return b;
-        live_bytes_.fetch_sub(old_layout.size(), std::memory_order_relaxed);
-        raise_live(new_layout.size());
+        if (b) live_.resized(old_layout.size(), new_layout.size());
         return b;
-    }
-    void raise_live(std::size_t bytes) noexcept {
-        const std::size_t live = live_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-        std::size_t peak = peak_bytes_.load(std::memory_order_relaxed);
-        while (live > peak && !peak_bytes_.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
-        }
     }
 
     [[no_unique_address]] A inner_{};
-    std::atomic<std::size_t> live_bytes_{0};   // sum of the caller's sizes of live blocks
-    std::atomic<std::size_t> live_blocks_{0};  // live blocks
-    std::atomic<std::size_t> peak_bytes_{0};   // >= every value live_bytes_ had
+    detail::live_counter live_;  // the callers' requested sizes
 };
 
 }  // namespace heapkit

@@ -29,13 +29,14 @@
 // A deallocate with a size above the last bound is misuse and aborts.
 //
 // Invariants: a live block of size s lives in bucket bucket_of(s) and was
-// allocated there with layout {bound(bucket_of(s)), align}; live_bytes_ and
-// live_blocks_ count what callers asked for, so stats() reports the requested
+// allocated there with layout {bound(bucket_of(s)), align}; live_ counts
+// what callers asked for, so stats() reports the requested
 // bytes as live and the rounding as slack. The counters are relaxed atomics:
 // bucketizer is as thread-safe as A. It is constant-initialisable when A is.
 #pragma once
 
 #include <heapkit/allocator.hpp>
+#include <heapkit/detail/live_counter.hpp>
 #include <heapkit/detail/combined_stats.hpp>
 #include <heapkit/detail/line_buffer.hpp>
 #include <heapkit/error.hpp>
@@ -114,8 +115,7 @@ public:
     void deallocate(void* p, layout l) noexcept {
         const std::size_t k = checked_bucket("deallocate", p, l);
         buckets_[k].deallocate(p, layout::from_unchecked(bounds_[k], l.align()));
-        live_bytes_.fetch_sub(l.size(), std::memory_order_relaxed);
-        live_blocks_.fetch_sub(1, std::memory_order_relaxed);
+        live_.freed(l.size());
     }
 
     memory_block grow(void* p, layout old_layout, layout new_layout) noexcept {
@@ -139,8 +139,7 @@ public:
 
     void deallocate_all() noexcept requires has_deallocate_all<A> {
         for (A& b : buckets_) b.deallocate_all();
-        live_bytes_.store(0, std::memory_order_relaxed);
-        live_blocks_.store(0, std::memory_order_relaxed);
+        live_.reset();
     }
 
     // Live bytes and blocks as requested; held, free and slack summed over the
@@ -151,9 +150,7 @@ public:
             for (const A& b : buckets_) s = detail::combined_stats(s, b.stats());
         }
         const std::size_t rounded_live = s.live_bytes;
-        s.live_bytes = live_bytes_.load(std::memory_order_relaxed);
-        s.live_blocks = live_blocks_.load(std::memory_order_relaxed);
-        s.peak_bytes = std::max(peak_bytes_.load(std::memory_order_relaxed), s.live_bytes);
+        live_.fill(s);
         if (rounded_live > s.live_bytes) s.slack_bytes += rounded_live - s.live_bytes;
         return s;
     }
@@ -201,25 +198,15 @@ private:
 
     memory_block count_new(memory_block b, std::size_t k, layout l) noexcept {
         if (!b) return b;
-        live_blocks_.fetch_add(1, std::memory_order_relaxed);
-        raise_live(l.size());
+        live_.allocated(l.size());
         return {b.ptr, bounds_[k]};
     }
     void count_resize(layout old_layout, layout new_layout) noexcept {
-        live_bytes_.fetch_sub(old_layout.size(), std::memory_order_relaxed);
-        raise_live(new_layout.size());
-    }
-    void raise_live(std::size_t bytes) noexcept {
-        const std::size_t live = live_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-        std::size_t peak = peak_bytes_.load(std::memory_order_relaxed);
-        while (live > peak && !peak_bytes_.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
-        }
+        live_.resized(old_layout.size(), new_layout.size());
     }
 
-    A buckets_[bucket_count]{};                // bucket k holds blocks of class size bounds_[k]
-    std::atomic<std::size_t> live_bytes_{0};   // sum of the requested sizes of live blocks
-    std::atomic<std::size_t> live_blocks_{0};  // live blocks
-    std::atomic<std::size_t> peak_bytes_{0};   // >= every value live_bytes_ had
+    A buckets_[bucket_count]{};  // bucket k holds blocks of class size bounds_[k]
+    detail::live_counter live_;  // the callers' requested sizes
 };
 
 namespace detail {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <heapkit/allocator.hpp>
+#include <heapkit/detail/live_counter.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -46,8 +47,8 @@ public:
     std::size_t allocations() const noexcept { return index_.load(std::memory_order_relaxed); }
     // Allocations this allocator made fail.
     std::size_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
-    std::size_t live_bytes() const noexcept { return live_bytes_.load(std::memory_order_relaxed); }
-    std::size_t live_blocks() const noexcept { return live_blocks_.load(std::memory_order_relaxed); }
+    std::size_t live_bytes() const noexcept { return live_.bytes(); }
+    std::size_t live_blocks() const noexcept { return live_.blocks(); }
 
     memory_block allocate(layout l) noexcept {
         if (should_fail(l.size())) return {};
@@ -59,8 +60,7 @@ public:
     }
     void deallocate(void* p, layout l) noexcept {
         inner_.deallocate(p, l);
-        live_bytes_.fetch_sub(l.size(), std::memory_order_relaxed);
-        live_blocks_.fetch_sub(1, std::memory_order_relaxed);
+        live_.freed(l.size());
     }
     memory_block grow(void* p, layout old_layout, layout new_layout) noexcept {
         if (should_fail(new_layout.size() - old_layout.size())) return {};
@@ -79,10 +79,7 @@ public:
 
     allocator_stats stats() const noexcept {
         allocator_stats s = heapkit::stats(inner_);
-        s.live_bytes = live_bytes();
-        s.live_blocks = live_blocks();
-        s.peak_bytes = peak_bytes_.load(std::memory_order_relaxed);
-        if (s.peak_bytes < s.live_bytes) s.peak_bytes = s.live_bytes;
+        live_.fill(s);
         return s;
     }
 
@@ -111,22 +108,12 @@ private:
     }
 
     memory_block count_new(memory_block b, layout l) noexcept {
-        if (b) add_live(l.size(), 1);
+        if (b) live_.allocated(l.size());
         return b;
     }
     memory_block count_resize(memory_block b, layout o, layout n) noexcept {
-        if (b) {
-            live_bytes_.fetch_sub(o.size(), std::memory_order_relaxed);
-            add_live(n.size(), 0);
-        }
+        if (b) live_.resized(o.size(), n.size());
         return b;
-    }
-    void add_live(std::size_t bytes, std::size_t blocks) noexcept {
-        const std::size_t live = live_bytes_.fetch_add(bytes, std::memory_order_relaxed) + bytes;
-        live_blocks_.fetch_add(blocks, std::memory_order_relaxed);
-        std::size_t peak = peak_bytes_.load(std::memory_order_relaxed);
-        while (live > peak && !peak_bytes_.compare_exchange_weak(peak, live, std::memory_order_relaxed)) {
-        }
     }
 
     [[no_unique_address]] A inner_{};
@@ -134,9 +121,7 @@ private:
     std::atomic<std::uint64_t> rng_{0};         // splitmix64 state
     std::atomic<std::size_t> index_{0};         // allocations attempted
     std::atomic<std::size_t> failures_{0};      // allocations failed on purpose
-    std::atomic<std::size_t> live_bytes_{0};    // requested bytes of live blocks
-    std::atomic<std::size_t> live_blocks_{0};   // live blocks
-    std::atomic<std::size_t> peak_bytes_{0};    // >= live_bytes_ ever was
+    detail::live_counter live_;                // requested bytes and blocks of live blocks
 };
 
 }  // namespace heapkit

@@ -120,14 +120,22 @@ memory_block allocate_zeroed(A& a, layout l) noexcept {
 }
 
 namespace detail {
-// Moves a block by allocate + copy + deallocate: the fallback of grow and shrink.
-template <allocator A>
-memory_block reallocate_by_copy(A& a, void* p, layout old_layout, layout new_layout) noexcept {
-    memory_block b = a.allocate(new_layout);
+// Moves a block from one allocator to another: allocate `new_layout` in `to`,
+// copy what fits, free the old block in `from`. On failure the old block is
+// untouched. Wrappers use it to move blocks between their parts.
+template <allocator From, allocator To>
+memory_block move_block(From& from, To& to, void* p, layout old_layout, layout new_layout) noexcept {
+    memory_block b = to.allocate(new_layout);
     if (!b) return b;
     std::memcpy(b.ptr, p, std::min(old_layout.size(), new_layout.size()));
-    a.deallocate(p, old_layout);
+    from.deallocate(p, old_layout);
     return b;
+}
+
+// Moves a block within one allocator: the fallback of grow and shrink.
+template <allocator A>
+memory_block reallocate_by_copy(A& a, void* p, layout old_layout, layout new_layout) noexcept {
+    return move_block(a, a, p, old_layout, new_layout);
 }
 }  // namespace detail
 

@@ -269,11 +269,7 @@ private:
 
     // The alignment changes where p sits in A's block: allocate anew, copy, free.
     memory_block move_slow(void* p, layout old_layout, layout new_layout) noexcept {
-        memory_block b = allocate(new_layout);
-        if (!b) return b;
-        std::memcpy(b.ptr, p, std::min(old_layout.size(), new_layout.size()));
-        deallocate(p, old_layout);
-        return b;
+        return detail::reallocate_by_copy(*this, p, old_layout, new_layout);
     }
 
     memory_block count_new(memory_block b, layout l) noexcept {

@@ -143,11 +143,7 @@ private:
 
     // Primary could not resize its block: move it to Secondary. On failure the block stays in Primary, intact.
     memory_block move_to_secondary_slow(void* p, layout old_layout, layout new_layout) noexcept {
-        memory_block b = secondary_.allocate(new_layout);
-        if (!b) return b;
-        std::memcpy(b.ptr, p, std::min(old_layout.size(), new_layout.size()));
-        primary_.deallocate(p, old_layout);
-        return b;
+        return detail::move_block(primary_, secondary_, p, old_layout, new_layout);
     }
 
     [[no_unique_address]] Primary primary_{};

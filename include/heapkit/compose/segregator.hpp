@@ -114,11 +114,7 @@ private:
     // Moves a block across the threshold: allocate in `to`, copy, free in `from`.
     template <class From, class To>
     static memory_block move_slow(From& from, To& to, void* p, layout old_layout, layout new_layout) noexcept {
-        memory_block b = to.allocate(new_layout);
-        if (!b) return b;
-        std::memcpy(b.ptr, p, std::min(old_layout.size(), new_layout.size()));
-        from.deallocate(p, old_layout);
-        return b;
+        return detail::move_block(from, to, p, old_layout, new_layout);
     }
 
     [[no_unique_address]] Small small_{};

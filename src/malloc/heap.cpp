@@ -28,7 +28,9 @@ constinit heap* g_all_heaps = nullptr;    // every heap ever made, linked by nex
 constinit heap* g_free_heaps = nullptr;   // heaps without a thread, linked by next_free
 constinit char* g_meta_cursor = nullptr;  // where the next heap struct is carved; <= g_meta_end
 constinit char* g_meta_end = nullptr;
-constinit segment* g_abandoned[page_kinds] = {};  // segments of exited threads, linked by next
+constinit segment* g_abandoned[page_kinds] = {};       // segments of exited threads per kind, linked by next
+constinit segment* g_abandoned_last[page_kinds] = {};  // their last segment (pops take the front, pushes the back)
+constinit std::size_t g_abandoned_count = 0;           // segments in all of them
 constinit std::atomic<std::uint64_t> g_heapless_frees{0};
 constinit std::atomic<std::uint64_t> g_heapless_free_bytes{0};
 constinit std::atomic<std::uint64_t> g_heapless_gp_frees{0};
@@ -118,10 +120,37 @@ page_kind kind_of_class(unsigned c) noexcept {
     return s <= small_max ? page_kind::small : s <= medium_max ? page_kind::medium : page_kind::large;
 }
 
+// Sets local_owner from the segment's owner and the page's flags (see page.hpp).
+void sync_local_owner(page* pg) noexcept {
+    heap* o = pg->flags.load(std::memory_order_relaxed) == 0
+                  ? segment_of_page(pg)->owner.load(std::memory_order_relaxed)
+                  : nullptr;
+    pg->local_owner.store(o, std::memory_order_relaxed);
+}
+
 void set_flag(page* pg, std::uint8_t bit, bool on) noexcept {
     const std::uint8_t f = pg->flags.load(std::memory_order_relaxed);
     pg->flags.store(on ? static_cast<std::uint8_t>(f | bit) : static_cast<std::uint8_t>(f & ~bit),
                     std::memory_order_relaxed);
+    sync_local_owner(pg);
+}
+
+// Adds the change of pg->used since it was last counted to h's counters
+// (to the global ones when h is nullptr: a page of an abandoned segment).
+void account(heap* h, page* pg) noexcept {
+    const std::uint32_t u = pg->used, c = pg->used_counted;
+    if (u == c) return;
+    const std::uint64_t bs = pg->block_size;
+    if (h == nullptr) {
+        if (u < c) count_heapless_free((c - u) * bs, c - u);
+    } else if (u > c) {
+        bump(h->counters.allocs, u - c);
+        bump(h->counters.alloc_bytes, (u - c) * bs);
+    } else {
+        bump(h->counters.frees, c - u);
+        bump(h->counters.free_bytes, (c - u) * bs);
+    }
+    pg->used_counted = u;
 }
 
 // An aligned allocation returns align_up(block, A) for a power of two A > 16,
@@ -145,21 +174,27 @@ void page_init(heap* h, segment* seg, page* pg, unsigned c) noexcept {
     pg->magic = ((std::uint64_t{1} << magic_shift) + bs - 1) / bs;
     pg->reserved = static_cast<std::uint32_t>(static_cast<std::size_t>(end - start) / bs);
     pg->capacity = 0;
+    pg->carved.store(0, std::memory_order_relaxed);
     pg->free = pg->local_free = nullptr;
-    pg->used = 0;
+    pg->used = pg->used_counted = 0;
     pg->thread_free.store(0, std::memory_order_relaxed);
     pg->size_class = static_cast<std::uint16_t>(c);
     pg->purged = false;
     pg->flags.store(0, std::memory_order_relaxed);
+    pg->local_owner.store(h, std::memory_order_relaxed);
     if (++seg->used_pages == seg->page_count && seg->next != nullptr) {  // full: behind those with room
         seg_remove(h, seg);
         seg_push_back(h, seg);
     }
 }
 
-// Gives an unused page back to its segment (the page is in no queue).
+// Gives an unused page back to its segment (the page is in no queue); h is
+// nullptr for a segment in the abandoned pool.
 void page_to_segment(heap* h, segment* seg, page* pg, std::uint64_t now) noexcept {
+    account(h, pg);
     pg->flags.store(page_unused, std::memory_order_relaxed);
+    pg->local_owner.store(nullptr, std::memory_order_relaxed);
+    pg->carved.store(0, std::memory_order_relaxed);
     pg->free = pg->local_free = nullptr;
     pg->block_size = 0;
     pg->magic = 0;
@@ -217,43 +252,184 @@ void process_revisit(heap* h) noexcept {
     }
 }
 
-// ---- segments: adoption of abandoned ones ----
+// ---- segments: the abandoned pool, adoption, reuse ----
+//
+// Segments of exited threads wait in a pool, a FIFO list per kind. A heap
+// with no page with room for a class of kind k takes pooled segments out one
+// at a time (so the taker alone touches their pages), collects their remote
+// frees and returns their empty pages to them: a segment of kind k that still
+// has blocks in use is adopted (its pages join the heap's queues) and the
+// class queue is searched again; one with no block in use is adopted and
+// gives the page. Only when the pool has no segment of kind k does the heap
+// look for an empty segment of another kind (reset to kind k), then at its own
+// unused pages, and only then map a segment: memory of exited threads is
+// reused before the OS is asked for more. Purging sweeps the whole pool the
+// same way and unmaps segments empty for the delay.
 
-bool adopt_one(heap* h, page_kind kind) noexcept {
-    segment* seg;
-    {
-        lock_guard guard(g_pool_lock);
-        seg = g_abandoned[static_cast<unsigned>(kind)];
-        if (seg == nullptr) return false;
-        g_abandoned[static_cast<unsigned>(kind)] = seg->next;
+segment* pool_pop(unsigned k) noexcept {
+    lock_guard guard(g_pool_lock);
+    segment* seg = g_abandoned[k];
+    if (seg == nullptr) return nullptr;
+    g_abandoned[k] = seg->next;
+    if (g_abandoned[k] == nullptr) g_abandoned_last[k] = nullptr;
+    --g_abandoned_count;
+    seg->next = nullptr;
+    return seg;
+}
+
+// Appends a list of segments linked by next (under the lock).
+void pool_push_locked(segment* first) noexcept {
+    for (segment* seg = first; seg != nullptr;) {
+        segment* next = seg->next;
+        const unsigned k = static_cast<unsigned>(seg->kind);
+        seg->next = nullptr;
+        seg->prev = nullptr;
+        if (g_abandoned_last[k] != nullptr)
+            g_abandoned_last[k]->next = seg;
+        else
+            g_abandoned[k] = seg;
+        g_abandoned_last[k] = seg;
+        ++g_abandoned_count;
+        seg = next;
     }
+}
+
+void pool_push(segment* seg) noexcept {
+    lock_guard guard(g_pool_lock);
+    pool_push_locked(seg);
+}
+
+std::size_t pool_count(unsigned k) noexcept {
+    lock_guard guard(g_pool_lock);
+    std::size_t n = 0;
+    for (segment* seg = g_abandoned[k]; seg != nullptr; seg = seg->next) ++n;
+    return n;
+}
+
+// Collects the remote frees of a segment taken out of the pool and returns
+// its empty pages to it.
+void sweep_abandoned(segment* seg, std::uint64_t now) noexcept {
+    for (unsigned i = 0; i < seg->page_count; ++i) {
+        page* pg = &seg->pages[i];
+        if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0) continue;
+        page_collect(pg);
+        if (pg->used == 0) page_to_segment(nullptr, seg, pg, now);
+    }
+}
+
+// Gives an empty segment (no page in use, no owner) pages of `kind`.
+void segment_reset(segment* seg, page_kind kind) noexcept {
+    if (seg->kind == kind) return;
+    seg->kind = kind;
+    seg->page_shift = static_cast<std::uint8_t>(page_shift_of(kind));
+    seg->page_count = static_cast<std::uint32_t>(segment_size >> seg->page_shift);
+    for (unsigned i = 0; i < max_pages; ++i) {
+        page* pg = new (&seg->pages[i]) page();
+        pg->index = static_cast<std::uint16_t>(i);
+        pg->purged = false;  // the memory under it may be resident
+    }
+}
+
+// Makes h the owner of a segment out of the pool: its pages with blocks in use
+// join h's queues, empty ones return to the segment.
+void adopt_segment(heap* h, segment* seg) noexcept {
     seg->owner.store(h, std::memory_order_release);
     seg->next = seg->prev = nullptr;
-    seg_push_back(h, seg);
     const std::uint64_t now = now_ms();
     for (unsigned i = 0; i < seg->page_count; ++i) {
         page* pg = &seg->pages[i];
         if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0) continue;
         page_collect(pg);
-        set_flag(pg, page_in_full, false);
+        set_flag(pg, page_in_full, false);  // also sets local_owner
         if (pg->used == 0) {
-            page_to_segment(h, seg, pg, now);
+            page_to_segment(nullptr, seg, pg, now);
         } else {
+            account(h, pg);
             queue_push_back(h->queues[pg->size_class], pg);
             sync_current(h, pg->size_class);
         }
     }
-    if (seg->used_pages == 0) {
-        seg_remove(h, seg);
-        segment_release(seg);
-    } else if (seg->used_pages < seg->page_count) {
-        seg_remove(h, seg);
+    if (seg->used_pages < seg->page_count)
         seg_push_front(h, seg);
-    }
-    return true;
+    else
+        seg_push_back(h, seg);
 }
 
-// A page of class c from an unused page of the heap's segments or a new segment.
+constexpr unsigned reclaim_visits = 8;  // pooled segments of other kinds looked at for an empty one
+
+enum class reclaimed { nothing, pages, empty };
+
+// True when a swept pooled segment can serve class c: a page of c with free
+// or uncarved blocks, or an unused page.
+bool segment_serves(const segment* seg, unsigned c) noexcept {
+    if (seg->used_pages < seg->page_count) return true;
+    for (unsigned i = 0; i < seg->page_count; ++i) {
+        const page* pg = &seg->pages[i];
+        if (pg->size_class == c && (pg->free != nullptr || pg->local_free != nullptr || pg->capacity < pg->reserved))
+            return true;
+    }
+    return false;
+}
+
+// Adopts a pooled segment of `kind` that can serve class c (`pages`; `empty`
+// when it has no block in use), else an empty one of another kind reset to
+// `kind` (`empty`). Looks at a few segments of each kind; the others go to
+// the back of their list.
+reclaimed reclaim(heap* h, unsigned c) noexcept {
+    const page_kind kind = kind_of_class(c);
+    const std::uint64_t now = now_ms();
+    for (unsigned v = 0; v < reclaim_visits; ++v) {
+        segment* seg = pool_pop(static_cast<unsigned>(kind));
+        if (seg == nullptr) break;
+        sweep_abandoned(seg, now);
+        if (segment_serves(seg, c)) {
+            const bool empty = seg->used_pages == 0;
+            adopt_segment(h, seg);
+            return empty ? reclaimed::empty : reclaimed::pages;
+        }
+        pool_push(seg);
+    }
+    for (unsigned k = 0; k < page_kinds; ++k) {
+        if (k == static_cast<unsigned>(kind)) continue;
+        for (unsigned v = 0; v < reclaim_visits; ++v) {
+            segment* seg = pool_pop(k);
+            if (seg == nullptr) break;
+            sweep_abandoned(seg, now);
+            if (seg->used_pages == 0) {
+                segment_reset(seg, kind);
+                adopt_segment(h, seg);
+                return reclaimed::empty;
+            }
+            pool_push(seg);
+        }
+    }
+    return reclaimed::nothing;
+}
+
+// Makes unused page pg of seg (owned by h) a page of class c with free blocks.
+page* page_take(heap* h, segment* seg, page* pg, unsigned c) noexcept {
+    page_init(h, seg, pg, c);
+    page_extend(pg);
+    queue_push_front(h->queues[c], pg);
+    sync_current(h, c);
+    return pg;
+}
+
+// An unused page of the heap's segments of c's kind whose memory is still
+// resident (not purged), made a page of class c; nullptr when there is none.
+page* page_reuse(heap* h, unsigned c) noexcept {
+    for (segment* seg = h->segments[static_cast<unsigned>(kind_of_class(c))];
+         seg != nullptr && seg->used_pages < seg->page_count; seg = seg->next) {
+        for (unsigned i = 0; i < seg->page_count; ++i) {
+            page* pg = &seg->pages[i];
+            if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0 && !pg->purged)
+                return page_take(h, seg, pg, c);
+        }
+    }
+    return nullptr;
+}
+
+// A page of class c from any unused page of the heap's segments or a new segment.
 page* page_fresh(heap* h, unsigned c) noexcept {
     const page_kind kind = kind_of_class(c);
     segment* seg = h->segments[static_cast<unsigned>(kind)];
@@ -262,18 +438,11 @@ page* page_fresh(heap* h, unsigned c) noexcept {
         if (seg == nullptr) return nullptr;
         seg_push_front(h, seg);
     }
-    page* pg = nullptr;
     for (unsigned i = 0; i < seg->page_count; ++i) {
-        if ((seg->pages[i].flags.load(std::memory_order_relaxed) & page_unused) != 0) {
-            pg = &seg->pages[i];
-            break;
-        }
+        page* pg = &seg->pages[i];
+        if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0) return page_take(h, seg, pg, c);
     }
-    page_init(h, seg, pg, c);
-    page_extend(pg);
-    queue_push_front(h->queues[c], pg);
-    sync_current(h, c);
-    return pg;
+    return nullptr;  // not reached: the segment has an unused page
 }
 
 // A page of class c with a free block, made current; nullptr when out of memory.
@@ -284,6 +453,7 @@ page* find_page(heap* h, unsigned c) noexcept {
         while (pg != nullptr) {
             if (pg->free == nullptr) page_collect(pg);
             if (pg->free == nullptr && pg->capacity < pg->reserved) page_extend(pg);
+            account(h, pg);
             if (pg->free != nullptr) {
                 if (pg != q.first) {
                     queue_remove(q, pg);
@@ -300,7 +470,10 @@ page* find_page(heap* h, unsigned c) noexcept {
             pg = next;
         }
         sync_current(h, c);
-        if (!adopt_one(h, kind_of_class(c))) return page_fresh(h, c);
+        // Memory already touched first: an unused resident page of our own, a
+        // pooled segment; then unused purged pages, then a new segment.
+        if (page* fresh = page_reuse(h, c)) return fresh;
+        if (reclaim(h, c) != reclaimed::pages) return page_fresh(h, c);
     }
 }
 
@@ -316,11 +489,41 @@ void purge_page_memory(segment* seg, page* pg) noexcept {
     pg->purged = true;
 }
 
+// Purges the unused pages of seg that have been unused for the delay d.
+void purge_segment_pages(segment* seg, std::uint64_t now, std::uint64_t d, bool force) noexcept {
+    for (unsigned i = 0; i < seg->page_count; ++i) {
+        page* pg = &seg->pages[i];
+        if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0 && !pg->purged &&
+            (force || now - pg->free_since_ms >= d)) {
+            purge_page_memory(seg, pg);
+        }
+    }
+}
+
+// Visits every pooled segment once: collects its frees, unmaps it when it has
+// been empty for the delay, purges its pages unused for the delay.
+void sweep_pool(std::uint64_t now, std::uint64_t d, bool force) noexcept {
+    for (unsigned k = 0; k < page_kinds; ++k) {
+        for (std::size_t n = pool_count(k); n > 0; --n) {
+            segment* seg = pool_pop(k);
+            if (seg == nullptr) break;
+            sweep_abandoned(seg, now);
+            if (seg->used_pages == 0 && (force || now - seg->free_since_ms >= d)) {
+                segment_release(seg);
+                continue;
+            }
+            purge_segment_pages(seg, now, d, force);
+            pool_push(seg);
+        }
+    }
+}
+
 void heap_purge(heap* h, std::uint64_t now, bool force) noexcept {
     const std::int64_t delay = get_options().purge_delay_ms;
     if (delay < 0 && !force) return;
     const std::uint64_t d = delay < 0 ? 0 : static_cast<std::uint64_t>(delay);
     h->last_purge_ms = now;
+    huge_cache_purge(now, delay, force);  // [large.cpp] freed huge mappings waiting for reuse
     process_revisit(h);
     // Empty pages still queued (all their blocks came back remotely).
     for (unsigned c = 0; c < class_count; ++c) {
@@ -339,17 +542,12 @@ void heap_purge(heap* h, std::uint64_t now, bool force) noexcept {
                 seg_remove(h, seg);
                 segment_release(seg);
             } else if (seg->used_pages < seg->page_count) {
-                for (unsigned i = 0; i < seg->page_count; ++i) {
-                    page* pg = &seg->pages[i];
-                    if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0 && !pg->purged &&
-                        (force || now - pg->free_since_ms >= d)) {
-                        purge_page_memory(seg, pg);
-                    }
-                }
+                purge_segment_pages(seg, now, d, force);
             }
             seg = next;
         }
     }
+    sweep_pool(now, d, force);
 }
 
 void heap_maybe_purge(heap* h) noexcept {
@@ -357,6 +555,16 @@ void heap_maybe_purge(heap* h) noexcept {
     if (delay < 0) return;
     const std::uint64_t now = now_ms();
     if (now - h->last_purge_ms >= static_cast<std::uint64_t>(delay / 2)) heap_purge(h, now, false);
+}
+
+// A local free emptied pg: retire it unless it is the only page of its class.
+void page_emptied(heap* h, page* pg) noexcept {
+    const page_queue& q = h->queues[pg->size_class];
+    if (q.first == pg && q.last == pg) return;
+    const int saved_errno = errno;
+    page_retire(h, pg);
+    heap_maybe_purge(h);
+    errno = saved_errno;
 }
 
 // ---- the heap pool, thread exit, fork ----
@@ -384,10 +592,16 @@ heap* heap_acquire() noexcept {
     return h;
 }
 
-// Hands the heap's segments to the abandoned pool and the heap to the heap pool.
+// Hands the heap's segments to the abandoned pool and the heap to the heap
+// pool. Frees are collected first and empty pages returned to their
+// segments, so a pooled segment with no page in use is recognised at once;
+// with a purge delay of 0 such segments are unmapped now.
 void heap_abandon(heap* h) noexcept {
     process_revisit(h);
+    const std::uint64_t now = now_ms();
+    segment* to_pool = nullptr;
     segment* to_release = nullptr;
+    const bool release_empty = get_options().purge_delay_ms == 0;
     for (unsigned k = 0; k < page_kinds; ++k) {
         for (segment* seg = h->segments[k]; seg != nullptr; seg = seg->next) {
             for (unsigned i = 0; i < seg->page_count; ++i) {
@@ -395,6 +609,7 @@ void heap_abandon(heap* h) noexcept {
                 if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0) continue;
                 page_clear_notify(pg);  // after this no remote thread refers to h for this page
                 set_flag(pg, page_in_full, false);
+                pg->local_owner.store(nullptr, std::memory_order_relaxed);
             }
             seg->owner.store(nullptr, std::memory_order_release);
         }
@@ -405,23 +620,30 @@ void heap_abandon(heap* h) noexcept {
         h->current[c] = &empty_page;
     }
     h->full = {};
+    for (unsigned k = 0; k < page_kinds; ++k) {
+        for (segment* seg = h->segments[k]; seg != nullptr;) {
+            segment* next = seg->next;
+            for (unsigned i = 0; i < seg->page_count; ++i) {
+                page* pg = &seg->pages[i];
+                if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0) continue;
+                page_collect(pg);
+                account(h, pg);
+                if (pg->used == 0) page_to_segment(nullptr, seg, pg, now);
+            }
+            if (seg->used_pages == 0 && release_empty) {
+                seg->next = to_release;
+                to_release = seg;
+            } else {
+                seg->next = to_pool;
+                to_pool = seg;
+            }
+            seg = next;
+        }
+        h->segments[k] = nullptr;
+    }
     {
         lock_guard guard(g_pool_lock);
-        for (unsigned k = 0; k < page_kinds; ++k) {
-            for (segment* seg = h->segments[k]; seg != nullptr;) {
-                segment* next = seg->next;
-                seg->prev = nullptr;
-                if (seg->used_pages == 0) {
-                    seg->next = to_release;
-                    to_release = seg;
-                } else {
-                    seg->next = g_abandoned[k];
-                    g_abandoned[k] = seg;
-                }
-                seg = next;
-            }
-            h->segments[k] = nullptr;
-        }
+        pool_push_locked(to_pool);
         h->active = false;
         h->next_free = g_free_heaps;
         g_free_heaps = h;
@@ -441,9 +663,19 @@ void heap_thread_done(void* arg) noexcept {
 }
 
 extern "C" void hk_thread_done(void* arg) { heap_thread_done(arg); }
-extern "C" void hk_fork_prepare() { g_pool_lock.lock(); }
-extern "C" void hk_fork_parent() { g_pool_lock.unlock(); }
-extern "C" void hk_fork_child() { g_pool_lock.unlock(); }
+// [large.cpp] the huge-block cache lock too, so a forked child does not inherit it taken.
+extern "C" void hk_fork_prepare() {
+    huge_cache_lock();
+    g_pool_lock.lock();
+}
+extern "C" void hk_fork_parent() {
+    g_pool_lock.unlock();
+    huge_cache_unlock();
+}
+extern "C" void hk_fork_child() {
+    g_pool_lock.unlock();
+    huge_cache_unlock();
+}
 
 }  // namespace
 
@@ -497,20 +729,40 @@ void* heap_malloc_slow(heap* h, std::size_t size) noexcept {
         }
     }
     if (size > max_class_size) return heap_huge_alloc(size, 16);
-    if (h->revisit.load(std::memory_order_relaxed) != nullptr) process_revisit(h);
-    heap_maybe_purge(h);
     const unsigned c = class_of(size);
-    page* pg = find_page(h, c);
-    if (pg == nullptr) {
-        errno = ENOMEM;
-        return nullptr;
+    page* pg = h->current[c];
+    // The common refill: the current page's own frees (and any remote ones),
+    // without looking at the clock, the revisit list or other pages.
+    if (pg->local_free != nullptr) {
+        page_collect(pg);
+    } else {
+        if (h->revisit.load(std::memory_order_relaxed) != nullptr) process_revisit(h);
+        heap_maybe_purge(h);
+        pg = find_page(h, c);
+        if (pg == nullptr) {
+            errno = ENOMEM;
+            return nullptr;
+        }
     }
     block* b = pg->free;
     pg->free = b->next;
     ++pg->used;
-    bump(h->counters.allocs, 1);
-    bump(h->counters.alloc_bytes, pg->block_size);
     return b;
+}
+
+void heap_free_block(segment* seg, page* pg, block* b) noexcept {
+    heap* h = tls_heap;
+    if (seg->owner.load(std::memory_order_relaxed) != h) {
+        page_free_remote(pg, b);
+        return;
+    }
+    // The owner: a full or aligned page, the page's last block, or a double free.
+    if (pg->used == 0 || b == pg->local_free || b == pg->free) report_double_free("free()", b);
+    b->next = pg->local_free;
+    pg->local_free = b;
+    --pg->used;
+    if ((pg->flags.load(std::memory_order_relaxed) & page_in_full) != 0) page_unfull(h, pg);
+    if (pg->used == 0) page_emptied(h, pg);
 }
 
 void heap_free_slow(void* p, const char* op) noexcept {
@@ -536,34 +788,13 @@ void heap_free_slow(void* p, const char* op) noexcept {
     if ((fl & page_unused) != 0) report_foreign(op, p);
     const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(pg->start);
     const std::uint32_t bs = pg->block_size;
-    if (offset >= std::uintptr_t{pg->reserved} * bs) report_foreign(op, p);
+    if (offset >= pg->carved.load(std::memory_order_relaxed)) report_foreign(op, p);
     const std::uint32_t i = static_cast<std::uint32_t>(offset / bs);
     block* b = reinterpret_cast<block*>(pg->start + std::size_t{i} * bs);
     if (static_cast<void*>(b) != p && !aligned_inner_ok(fl, p, offset - std::size_t{i} * bs)) {
         report_not_block_start(op, p, b);
     }
-    if (seg->owner.load(std::memory_order_relaxed) == h) {
-        if (i >= pg->capacity) report_foreign(op, p);
-        if (pg->used == 0 || b == pg->local_free || b == pg->free) report_double_free(op, p);
-        b->next = pg->local_free;
-        pg->local_free = b;
-        --pg->used;
-        bump(h->counters.frees, 1);
-        bump(h->counters.free_bytes, bs);
-        if ((fl & page_in_full) != 0) page_unfull(h, pg);
-        if (pg->used == 0) {
-            page_maybe_retire(h, pg);
-            heap_maybe_purge(h);
-        }
-    } else {
-        if (h == &empty_heap) {
-            count_heapless_free(bs);
-        } else {
-            bump(h->counters.frees, 1);
-            bump(h->counters.free_bytes, bs);
-        }
-        page_free_remote(pg, b);
-    }
+    heap_free_block(seg, pg, b);
     errno = saved_errno;
 }
 
@@ -582,8 +813,15 @@ bool heap_trim(heap* h) noexcept {
     if (h == nullptr) return false;
     const std::size_t before = segment_mapped_bytes();
     process_revisit(h);
+    // Every pooled segment: unmapped when empty, else adopted (its empty pages are then purged).
+    const std::uint64_t now = now_ms();
     for (unsigned k = 0; k < page_kinds; ++k) {
-        while (adopt_one(h, static_cast<page_kind>(k))) {
+        while (segment* seg = pool_pop(k)) {
+            sweep_abandoned(seg, now);
+            if (seg->used_pages == 0)
+                segment_release(seg);
+            else
+                adopt_segment(h, seg);
         }
     }
     heap_purge(h, now_ms(), true);
@@ -599,6 +837,12 @@ counters_sum heap_counters_sum() noexcept {
                    0,
                    g_heapless_gp_frees.load(std::memory_order_relaxed),
                    g_heapless_gp_free_bytes.load(std::memory_order_relaxed)};
+    if (heap* own = tls_heap; own != &empty_heap) {  // bring this thread's counters up to date
+        for (unsigned c = 0; c < class_count; ++c) {
+            for (page* pg = own->queues[c].first; pg != nullptr; pg = pg->next) account(own, pg);
+        }
+        for (page* pg = own->full.first; pg != nullptr; pg = pg->next) account(own, pg);
+    }
     lock_guard guard(g_pool_lock);
     for (heap* h = g_all_heaps; h != nullptr; h = h->next_all) {
         s.allocs += h->counters.allocs.load(std::memory_order_relaxed);
@@ -613,8 +857,8 @@ counters_sum heap_counters_sum() noexcept {
     return s;
 }
 
-void count_heapless_free(std::size_t bytes) noexcept {
-    g_heapless_frees.fetch_add(1, std::memory_order_relaxed);
+void count_heapless_free(std::size_t bytes, std::uint64_t count) noexcept {
+    g_heapless_frees.fetch_add(count, std::memory_order_relaxed);
     g_heapless_free_bytes.fetch_add(bytes, std::memory_order_relaxed);
 }
 
@@ -669,7 +913,7 @@ std::size_t heap_usable_size(const void* p, const char* op) noexcept {
     if ((fl & page_unused) != 0) report_foreign(op, p);
     const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(pg->start);
     const std::uint32_t bs = pg->block_size;
-    if (offset >= std::uintptr_t{pg->reserved} * bs) report_foreign(op, p);
+    if (offset >= pg->carved.load(std::memory_order_relaxed)) report_foreign(op, p);
     const std::uintptr_t in_block = offset % bs;
     if (in_block != 0 && !aligned_inner_ok(fl, p, in_block)) {
         report_not_block_start(op, p, static_cast<const char*>(p) - in_block);

@@ -8,7 +8,7 @@
 //                ├ full            ──► page ⇄ page           pages with no free block (notify state set)
 //                ├ segments[kind]  ──► seg ⇄ seg             segments it owns; those with unused pages first
 //                ├ revisit         ══► page ══► page         full pages that got a remote free (lock-free push)
-//                └ counters                                  allocs/frees, merged on read by stats
+//                └ counters                                  page `used` changes, merged on read by stats
 //
 // malloc: class_of(size) -> current[class] -> pop `free`. When it is empty,
 // heap_malloc_slow collects the revisit list, then walks the class queue
@@ -51,7 +51,10 @@ struct page_queue {
 };
 
 // Counters of one heap; a single writer (the owner) updates them with relaxed
-// load+store (no read-modify-write on the fast path), readers sum all heaps.
+// load+store, readers sum all heaps. Block allocations and frees are not
+// counted one by one: the slow path adds the change of a page's `used` since
+// it was last counted (page::used_counted) — when it walks, fills, retires,
+// abandons or adopts the page, and when this thread reads the statistics.
 struct heap_counters {
     std::atomic<std::uint64_t> allocs{0};
     std::atomic<std::uint64_t> alloc_bytes{0};  // block sizes
@@ -96,8 +99,12 @@ inline constinit thread_local heap* tls_heap __attribute__((tls_model("initial-e
 
 void* heap_malloc_slow(heap* h, std::size_t size) noexcept;
 void heap_free_slow(void* p, const char* op) noexcept;
+// free() of a block start of an in-use page that the fast path could not take:
+// another thread's block (remote free) or an owner's special case.
+void heap_free_block(segment* seg, page* pg, block* b) noexcept;
 
-// malloc's fast path: a table lookup and a list pop.
+// malloc's fast path: a table lookup and a list pop. Statistics are not
+// counted here: they are taken from the pages' `used` in the slow path.
 inline void* heap_malloc(std::size_t size) noexcept {
     heap* h = tls_heap;
     if (__builtin_expect(size <= max_class_size, 1)) {
@@ -106,33 +113,35 @@ inline void* heap_malloc(std::size_t size) noexcept {
         if (__builtin_expect(b != nullptr, 1)) {
             pg->free = b->next;
             ++pg->used;
-            bump(h->counters.allocs, 1);
-            bump(h->counters.alloc_bytes, pg->block_size);
             return b;
         }
     }
     return heap_malloc_slow(h, size);
 }
 
-// free's fast path: mask, registry byte, page descriptor, push on local_free.
+// free's fast path: registry byte, page descriptor, block-start check (one
+// multiplication), then for the owner of a plain page a push on local_free.
+// A valid block of another thread goes to heap_free_block without being
+// looked up again; anything else (foreign, inner, huge) to heap_free_slow.
 inline void heap_free(void* p) noexcept {
-    if (segment* seg = segment_of(p)) {
+    if (__builtin_expect(in_small_segment(p), 1)) {
+        segment* seg = reinterpret_cast<segment*>(reinterpret_cast<std::uintptr_t>(p) & ~segment_mask);
         page* pg = page_of(seg, p);
-        heap* h = tls_heap;
-        block* b = static_cast<block*>(p);
-        if (__builtin_expect(seg->owner.load(std::memory_order_relaxed) == h &&
-                                 pg->flags.load(std::memory_order_relaxed) == 0 && pg->used > 1 && b != pg->local_free,
+        const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(pg->start);
+        if (__builtin_expect(offset < pg->carved.load(std::memory_order_relaxed) && block_start_ok(pg->magic, offset),
                              1)) {
-            const std::uint32_t i = block_index_exact(
-                pg, reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(pg->start));
-            if (__builtin_expect(i < pg->capacity, 1)) {
+            block* b = static_cast<block*>(p);
+            // local_owner first: only the owner may read used and local_free.
+            if (__builtin_expect(
+                    pg->local_owner.load(std::memory_order_relaxed) == tls_heap && pg->used > 1 && b != pg->local_free,
+                    1)) {
                 b->next = pg->local_free;
                 pg->local_free = b;
                 --pg->used;
-                bump(h->counters.frees, 1);
-                bump(h->counters.free_bytes, pg->block_size);
                 return;
             }
+            heap_free_block(seg, pg, b);
+            return;
         }
     }
     heap_free_slow(p, "free()");
@@ -157,8 +166,8 @@ struct counters_sum {
     std::uint64_t gp_allocs, gp_alloc_bytes, gp_frees, gp_free_bytes;
 };
 counters_sum heap_counters_sum() noexcept;
-// Frees counted for threads that have no heap (remote frees from threads that never allocated).
-void count_heapless_free(std::size_t bytes) noexcept;
+// Frees of huge blocks by threads that have no heap.
+void count_heapless_free(std::size_t bytes, std::uint64_t count = 1) noexcept;
 // Counts a heapkit::gp request (allocation when `alloc`, else free) of `size` bytes on this thread.
 void count_gp(bool alloc, std::size_t size) noexcept;
 // A huge block (mapped directly), counted; nullptr with errno = ENOMEM on failure.

@@ -24,6 +24,7 @@ void page_extend(page* pg) noexcept {
     reinterpret_cast<block*>(b)->next = pg->free;
     pg->free = reinterpret_cast<block*>(first);
     pg->capacity += n;
+    pg->carved.store(pg->capacity * pg->block_size, std::memory_order_relaxed);
 }
 
 std::uint32_t page_collect(page* pg) noexcept {

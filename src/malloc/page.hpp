@@ -26,7 +26,12 @@
 //   - capacity <= reserved; every block in the three lists is one of the
 //     first `capacity` blocks; no block is in two lists;
 //   - flags == 0 exactly when free() of a block of this page may take the
-//     owner's fast path (in use, not full, no aligned blocks).
+//     owner's fast path (in use, not full, no aligned blocks); local_owner is
+//     the owning heap exactly then (nullptr otherwise), so the fast path
+//     reads one field of the page instead of the segment's owner and flags;
+//   - carved == capacity * block_size; block_size, start, magic and carved
+//     (which only grows) are stable while any block of the page is in use, so
+//     any thread freeing a block of it may read them.
 #pragma once
 
 #include <atomic>
@@ -39,6 +44,8 @@ struct block {
     block* next;
 };
 
+struct heap;
+
 // thread_free's notify states (low two bits).
 inline constexpr std::uintptr_t tf_none = 0, tf_notify = 1, tf_notifying = 2, tf_state_mask = 3;
 
@@ -48,35 +55,52 @@ inline constexpr std::uint8_t page_aligned = 2;  // holds blocks handed out at a
 inline constexpr std::uint8_t page_unused = 4;   // not in use: free in its segment
 inline constexpr std::uint8_t page_huge = 8;     // the descriptor of a huge segment
 
-struct page {
-    // ---- fast path fields, owner thread only ----
-    block* free = nullptr;         // blocks ready to hand out
-    block* local_free = nullptr;   // blocks freed by the owner since the last collect
-    std::uint32_t used = 0;        // see invariants
-    std::uint32_t block_size = 0;  // multiple of 16; 0 while unused
-    char* start = nullptr;         // first block; 16-aligned
-    std::uint64_t magic = 0;       // ceil(2^44 / block_size): offset / block_size == (offset * magic) >> 44
-    std::uint32_t capacity = 0;    // blocks carved so far; <= reserved
+// 128 bytes, two cache lines: the first holds what malloc and free read (free
+// reads it from any thread, read-shared), the second what remote frees write
+// (thread_free) and the slow path's fields, so a remote free does not
+// invalidate the line the owner's fast paths use.
+struct alignas(64) page {
+    // ---- line 1: fast path fields ----
+    block* free = nullptr;                         // blocks ready to hand out (owner only)
+    block* local_free = nullptr;                   // blocks freed by the owner since the last collect (owner only)
+    std::atomic<heap*> local_owner{nullptr};       // the owner heap while its frees may take the fast path (segment
+                                                   // owned by it, page in use, flags == 0); else nullptr. Owner writes.
+    char* start = nullptr;                         // first block; 16-aligned; stable while the page is in use
+    std::uint64_t magic = 0;                       // ceil(2^44 / block_size), see block_start_ok
+    std::uint32_t used = 0;                        // see invariants (owner only)
+    std::atomic<std::uint32_t> carved{0};          // bytes of blocks carved = capacity * block_size; only grows in use
+    std::uint32_t block_size = 0;                  // multiple of 16; 0 while unused
     std::atomic<std::uint8_t> flags{page_unused};  // page_* bits; written by the owner, read by remote frees
 
-    // ---- remote frees ----
-    std::atomic<std::uintptr_t> thread_free{0};  // block* | notify state
-
-    // ---- slow path ----
-    std::uint32_t reserved = 0;  // blocks that fit in the page
+    // ---- line 2: remote frees, slow path ----
+    alignas(64) std::atomic<std::uintptr_t> thread_free{0};  // block* | notify state
+    std::uint32_t capacity = 0;                              // blocks carved so far; <= reserved
+    std::uint32_t reserved = 0;                              // blocks that fit in the page
+    std::uint32_t used_counted = 0;                          // `used` when it was last added to the heap's statistics
     std::uint16_t size_class = 0;
     std::uint16_t index = 0;  // position in its segment
     page* next = nullptr;     // in the heap's class queue or full list
     page* prev = nullptr;
     std::atomic<page*> revisit_next{nullptr};  // link in the heap's revisit list
-    std::atomic<bool> revisit_queued{false};   // true while on a revisit list
     std::uint64_t free_since_ms = 0;           // when the page became unused (for purging)
+    std::atomic<bool> revisit_queued{false};   // true while on a revisit list
     bool purged = true;                        // unused and its memory given back (or never touched)
 
     constexpr page() noexcept = default;
 };
+static_assert(sizeof(page) == 128, "page_of scales by a shift");
 
 inline constexpr unsigned magic_shift = 44;
+
+// True when `offset` (< 2^22, a segment) is a multiple of block_size, with one
+// multiplication and no division. With m = magic = ceil(2^44 / bs), bs * m =
+// 2^44 + e (0 <= e < bs); for offset = q * bs + r the low 44 bits of
+// offset * m are q * e + r * m (no carry: (q + 1) * e < 2^22 + 2^19 < m).
+// r == 0: they are q * e < offset < 2^22; r >= 1: at least m >= 2^44 / 2^19 =
+// 2^25. So "low 44 bits < 2^22" is exact; shifting left by 20 keeps them.
+inline bool block_start_ok(std::uint64_t magic, std::uintptr_t offset) noexcept {
+    return ((offset * magic) << (64 - magic_shift)) < (std::uint64_t{1} << (64 - magic_shift + 22));
+}
 
 // The index of the block at `offset` bytes from start when that is a block start, else ~0u.
 inline std::uint32_t block_index_exact(const page* pg, std::uintptr_t offset) noexcept {

@@ -56,10 +56,14 @@ struct segment {
     segment* prev = nullptr;
     std::uint64_t free_since_ms = 0;  // when used_pages became 0
     // huge segments only
-    void* map_base = nullptr;  // the mapping to release (may start below the segment)
-    std::size_t map_size = 0;
+    void* map_base = nullptr;    // the mapping to release (may start below the segment)
+    std::size_t map_size = 0;    // bytes mapped at map_base (address space; large.hpp: may exceed huge_size)
     char* huge_block = nullptr;  // the one block
-    page pages[max_pages];       // page_count descriptors in use
+    // [large.cpp, huge-block cache] bytes from map_base to the block's end (<= map_size), and bytes
+    // from map_base that may be resident or non-zero (past it the mapping reads as zero)
+    std::size_t huge_size = 0;
+    std::size_t huge_dirty = 0;
+    page pages[max_pages];  // page_count descriptors in use
 };
 
 // Bytes before page 0's first block (the header), rounded to 64.
@@ -77,6 +81,16 @@ inline segment* segment_of(const void* p) noexcept {
     if (__builtin_expect(v == 1, 1)) return reinterpret_cast<segment*>(a & ~segment_mask);
     if (v == 2) return reinterpret_cast<segment*>((a & ~segment_mask) - segment_size);
     return nullptr;
+}
+
+// free()'s fast lookup: true when a segment header starts at p's 4 MiB chunk
+// (registry byte 1; the segment is then p & ~segment_mask); false for foreign
+// pointers and huge blocks aligned to >= 4 MiB (the slow path looks again).
+inline bool in_small_segment(const void* p) noexcept {
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
+    std::atomic<std::uint8_t>* reg = registry.load(std::memory_order_relaxed);
+    if (__builtin_expect((a >> address_bits) != 0 || reg == nullptr, 0)) return false;
+    return reg[a >> segment_shift].load(std::memory_order_relaxed) == 1;
 }
 
 // The page descriptor for p inside seg.

@@ -1,6 +1,8 @@
 // stats: see stats.hpp.
 #include "stats.hpp"
 
+#include "large.hpp"
+
 #include "heap.hpp"
 #include "options.hpp"
 #include "segment.hpp"
@@ -35,6 +37,9 @@ void stats_print(int fd) noexcept {
     row(fd, "live block bytes", s.live_block_bytes);
     row(fd, "mapped bytes", s.mapped_bytes);
     row(fd, "mapped peak bytes", s.mapped_peak);
+    const huge_cache_info hc = huge_cache_stats();  // freed huge mappings waiting for reuse (large.hpp)
+    row(fd, "huge cache blocks", hc.blocks);
+    row(fd, "huge cache bytes", hc.dirty_bytes);
 }
 
 }  // namespace heapkit::hkmalloc

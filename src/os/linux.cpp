@@ -113,6 +113,41 @@ void* linux_platform::remap(void* p, std::size_t old_size, std::size_t new_size)
     return q == MAP_FAILED ? nullptr : q;
 }
 
+// ThreadSanitizer intercepts mmap and munmap (forgetting the accesses to the
+// range) but not mremap: memory that reaches another thread through a moved or
+// extended range would be reported as a race with the range's earlier life.
+// Under TSan these two report failure, and callers take their fallback (copy).
+#if defined(__SANITIZE_THREAD__)
+#define HEAPKIT_OS_MREMAP_RESIZE 0
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HEAPKIT_OS_MREMAP_RESIZE 0
+#endif
+#endif
+#ifndef HEAPKIT_OS_MREMAP_RESIZE
+#define HEAPKIT_OS_MREMAP_RESIZE 1
+#endif
+
+bool linux_platform::resize_in_place(void* p, std::size_t old_size, std::size_t new_size) noexcept {
+#if HEAPKIT_OS_MREMAP_RESIZE
+    return ::mremap(p, old_size, new_size, 0) != MAP_FAILED;
+#else
+    (void)p, (void)old_size, (void)new_size;
+    errno = ENOSYS;
+    return false;
+#endif
+}
+
+bool linux_platform::move_to(void* p, std::size_t old_size, std::size_t new_size, void* target) noexcept {
+#if HEAPKIT_OS_MREMAP_RESIZE
+    return ::mremap(p, old_size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, target) == target;
+#else
+    (void)p, (void)old_size, (void)new_size, (void)target;
+    errno = ENOSYS;
+    return false;
+#endif
+}
+
 bool linux_platform::purge(void* p, std::size_t size) noexcept { return ::madvise(p, size, MADV_DONTNEED) == 0; }
 
 bool linux_platform::advise_huge(void* p, std::size_t size, bool enable) noexcept {

@@ -305,3 +305,75 @@ TEST(gp_threads, stress_blocks_hop_between_threads_with_resizes) {
     EXPECT_EQ(freed.load(), made);
     hk_trim();
 }
+
+TEST(gp_threads, memory_of_exited_threads_is_reused_across_generations) {
+    // larson's pattern: each generation of two threads replaces the blocks of
+    // a working set that the previous generation allocated (remote frees into
+    // segments of exited threads), then exits. Live data stays constant, so
+    // mapped memory must stay bounded over 100 generations: segments of
+    // exited threads are adopted or reused before new ones are mapped.
+    constexpr std::size_t slots = 2000;
+    std::vector<void*> sets[2];
+    std::mt19937 init(7);
+    for (auto& set : sets) {
+        set.resize(slots);
+        for (auto& b : set) b = hk_malloc(16 + init() % 1000);
+    }
+    std::size_t mapped_at_10 = 0, mapped_max = 0;
+    for (int gen = 0; gen < 100; ++gen) {
+        std::thread ts[2];
+        for (int t = 0; t < 2; ++t) {
+            ts[t] = std::thread([&, t] {
+                std::mt19937 r(static_cast<unsigned>(gen * 2 + t));
+                auto& set = sets[(t + gen) % 2];
+                for (int i = 0; i < 6000; ++i) {
+                    const std::size_t k = r() % slots;
+                    hk_free(set[k]);
+                    set[k] = hk_malloc(16 + r() % 1000);
+                    ASSERT_NE(set[k], nullptr);
+                    std::memset(set[k], 0x5a, 16);
+                }
+            });
+        }
+        for (auto& th : ts) th.join();
+        const std::size_t mapped = heapkit::gp_stats().mapped_bytes;
+        if (gen == 10) mapped_at_10 = mapped;
+        if (gen >= 10) mapped_max = std::max(mapped_max, mapped);
+    }
+    for (auto& set : sets) {
+        for (void* b : set) hk_free(b);
+    }
+    // ~2 MiB live; allow a few segments of slack over what generation 10 had.
+    EXPECT_LE(mapped_max, mapped_at_10 + (std::size_t{16} << 20)) << "mapped at generation 10: " << mapped_at_10;
+}
+
+TEST(gp_threads, remote_frees_of_every_class_keep_blocks_intact) {
+    // Blocks of every small and medium class allocated by one thread, checked
+    // and freed by another (the lean remote path), then reused by the owner.
+    using heapkit::hkmalloc::class_size;
+    constexpr unsigned classes = 88;
+    std::vector<std::pair<unsigned char*, std::size_t>> blocks;
+    std::thread owner([&] {
+        for (int round = 0; round < 2; ++round) {
+            for (unsigned c = 0; c < classes; ++c) {
+                const std::size_t n = class_size(c);
+                for (int i = 0; i < 4; ++i) {
+                    auto* p = static_cast<unsigned char*>(hk_malloc(n));
+                    ASSERT_NE(p, nullptr);
+                    std::memset(p, static_cast<int>((c + i) & 0xff), n);
+                    blocks.emplace_back(p, n);
+                }
+            }
+            std::thread freer([&] {
+                for (auto [p, n] : blocks) {
+                    const unsigned char v = p[0];
+                    EXPECT_TRUE(std::all_of(p, p + n, [v](unsigned char x) { return x == v; }));
+                    hk_free(p);
+                }
+            });
+            freer.join();
+            blocks.clear();
+        }
+    });
+    owner.join();
+}

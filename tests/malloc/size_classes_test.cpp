@@ -1,5 +1,6 @@
 // Size classes of heapkit malloc: every class is 16-aligned, waste stays in
 // its documented bound, class_of is monotonic and agrees with the table.
+#include <malloc/page.hpp>
 #include <malloc/size_classes.hpp>
 
 #include <gtest/gtest.h>
@@ -50,5 +51,26 @@ TEST(size_classes, worst_waste_per_range_is_as_documented) {
     for (unsigned k = 7; k < 19; ++k) {
         const std::size_t n = (std::size_t{1} << k) + 1;
         EXPECT_EQ(hk::class_size(hk::class_of(n)), (std::size_t{1} << k) + (std::size_t{1} << (k - 3)));
+    }
+}
+
+TEST(size_classes, block_start_check_is_exact) {
+    // page.hpp's block_start_ok (one multiplication) against the remainder,
+    // for every class, near every block start of a 4 MiB span and at a
+    // stride through it.
+    using namespace heapkit::hkmalloc;
+    for (unsigned c = 0; c < class_count; ++c) {
+        const std::uint64_t bs = class_size(c);
+        const std::uint64_t magic = ((std::uint64_t{1} << magic_shift) + bs - 1) / bs;
+        const std::uint64_t limit = std::uint64_t{4} << 20;
+        for (std::uint64_t start = 0; start < limit; start += bs) {
+            for (std::uint64_t d = 0; d < 17 && start + d < limit; ++d) {
+                ASSERT_EQ(block_start_ok(magic, start + d), d % bs == 0) << "class " << c << " offset " << start + d;
+            }
+            if (start >= 17) {
+                for (std::uint64_t d = 1; d < 17; ++d) ASSERT_EQ(block_start_ok(magic, start - d), d % bs == 0) << c;
+            }
+        }
+        for (std::uint64_t off = 0; off < limit; off += 4093) ASSERT_EQ(block_start_ok(magic, off), off % bs == 0) << c;
     }
 }

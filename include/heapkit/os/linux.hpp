@@ -34,6 +34,17 @@ struct linux_platform {
     // Resizes a mapping made by map(), possibly moving it (mremap); page alignment only.
     // nullptr on failure, the old mapping intact.
     static void* remap(void* p, std::size_t old_size, std::size_t new_size) noexcept;
+    // Linux only (not in the platform concept), for allocators that keep
+    // their own alignment across a resize:
+    // (Both fail under ThreadSanitizer, which does not intercept mremap: see linux.cpp.)
+    // Grows or shrinks a mapping without moving it (mremap without MREMAP_MAYMOVE);
+    // false when the address space behind it is taken, the mapping intact.
+    static bool resize_in_place(void* p, std::size_t old_size, std::size_t new_size) noexcept;
+    // Moves a mapping's pages (no copy, no page faults) to `target`, resizing
+    // it to new_size (mremap with MREMAP_MAYMOVE | MREMAP_FIXED). Whatever was
+    // mapped at [target, target + new_size) — typically a reserve()d range — is
+    // replaced. false on failure, the old mapping intact.
+    static bool move_to(void* p, std::size_t old_size, std::size_t new_size, void* target) noexcept;
     // Gives the pages back to the OS but keeps them accessible; they read as zero afterwards.
     static bool purge(void* p, std::size_t size) noexcept;
     // Asks for (or against) transparent huge pages over the range.

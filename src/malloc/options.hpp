@@ -8,8 +8,9 @@
 //                            given back to the OS (default 250; 0 = at once; -1 = never)
 //   HEAPKIT_HUGE_PAGES=1     ask for transparent huge pages on segments (madvise)
 //
-// Invariant: values are written once, before `initialised` is set (release);
-// readers load `initialised` first (acquire) or run after global_init().
+// Invariant: values are written once, by options_init() inside global_init(),
+// before heap.cpp's g_init_state becomes 2 (release); readers run after
+// global_init() or load g_init_state first (acquire).
 #pragma once
 
 #include <cstdint>

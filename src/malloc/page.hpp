@@ -112,8 +112,8 @@ inline std::uint32_t block_index_exact(const page* pg, std::uintptr_t offset) no
 void page_extend(page* pg) noexcept;
 // Moves thread_free and local_free into free; returns the number of remote frees collected.
 std::uint32_t page_collect(page* pg) noexcept;
-// Pushes a block freed by a thread other than the owner (lock-free); `owner_notify`
-// is called when the push cleared a notify state.
+// Pushes a block freed by a thread other than the owner (lock-free); when the
+// push clears the page's notify state, the page goes on its owner's revisit list.
 void page_free_remote(page* pg, block* b) noexcept;
 // Waits until no remote thread is notifying for this page and sets the state to `none`.
 void page_clear_notify(page* pg) noexcept;

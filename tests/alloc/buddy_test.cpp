@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conformance.hpp"
+#include "seeds.hpp"
 #include "fixed_buffer.hpp"
 #include "shadow_model.hpp"
 
@@ -27,12 +28,7 @@ std::size_t offset(const small_buddy& a, const void* p) {
     return static_cast<std::size_t>(static_cast<const std::byte*>(p) - a.arena().data());
 }
 
-// A few fixed seeds and one fresh one (HEAPKIT_SEED replaces it), each printed.
-std::vector<std::uint64_t> seeds() {
-    std::uint64_t fresh = std::random_device{}();
-    if (const char* s = std::getenv("HEAPKIT_SEED")) fresh = std::strtoull(s, nullptr, 10);
-    return {1, 2, 3, fresh};
-}
+using heapkit::testing::seeds;
 }  // namespace
 
 namespace heapkit::testing {

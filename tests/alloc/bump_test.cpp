@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "conformance.hpp"
+#include "seeds.hpp"
 #include "fixed_buffer.hpp"
 #include "shadow_model.hpp"
 
@@ -19,12 +20,7 @@ layout lay(std::size_t size, std::size_t align = 8) { return *layout::from(size,
 // A bump arena over its own 16 MiB buffer.
 using fixed_bump = heapkit::testing::on_buffer<bump<>, std::size_t{16} << 20>;
 
-// The seeds of the randomised tests: GoogleTest's (--gtest_random_seed) and a fixed list.
-std::vector<std::uint64_t> seeds() {
-    std::vector<std::uint64_t> s = {1, 2, 3, 42, 20240601};
-    s.push_back(static_cast<std::uint64_t>(::testing::UnitTest::GetInstance()->random_seed()));
-    return s;
-}
+using heapkit::testing::seeds;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conformance.hpp"
+#include "seeds.hpp"
 #include "fixed_buffer.hpp"
 #include "shadow_model.hpp"
 
@@ -20,12 +21,7 @@ using fl_buffer = on_buffer<heapkit::free_list<Policy>, std::size_t{16} << 20>;
 
 layout lay(std::size_t size, std::size_t align = 8) { return *layout::from(size, align); }
 
-// A few fixed seeds and one fresh one (HEAPKIT_SEED replaces it), each printed.
-std::vector<std::uint64_t> seeds() {
-    std::uint64_t fresh = std::random_device{}();
-    if (const char* s = std::getenv("HEAPKIT_SEED")) fresh = std::strtoull(s, nullptr, 10);
-    return {1, 2, 3, fresh};
-}
+using heapkit::testing::seeds;
 }  // namespace
 
 namespace heapkit::testing {

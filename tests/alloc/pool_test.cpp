@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "conformance.hpp"
+#include "seeds.hpp"
 #include "fixed_buffer.hpp"
 #include "shadow_model.hpp"
 
@@ -30,11 +31,7 @@ struct page_pool : pool<> {
 // The same over its own 2 MiB buffer: 511 blocks (the suite keeps ~230 live).
 using fixed_page_pool = heapkit::testing::on_buffer<page_pool, std::size_t{2} << 20>;
 
-std::vector<std::uint64_t> seeds() {
-    std::vector<std::uint64_t> s = {1, 2, 3, 42, 20240601};
-    s.push_back(static_cast<std::uint64_t>(::testing::UnitTest::GetInstance()->random_seed()));
-    return s;
-}
+using heapkit::testing::seeds;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "conformance.hpp"
+#include "seeds.hpp"
 #include "fixed_buffer.hpp"
 #include "shadow_model.hpp"
 
@@ -27,12 +28,7 @@ std::size_t list_start(tlsf_class c) {
     return (std::size_t{1} << (c.fl + 8)) + std::size_t{c.sl} * (std::size_t{1} << (c.fl + 3));
 }
 
-// A few fixed seeds and one fresh one (HEAPKIT_SEED replaces it), each printed.
-std::vector<std::uint64_t> seeds() {
-    std::uint64_t fresh = std::random_device{}();
-    if (const char* s = std::getenv("HEAPKIT_SEED")) fresh = std::strtoull(s, nullptr, 10);
-    return {1, 2, 3, fresh};
-}
+using heapkit::testing::seeds;
 }  // namespace
 
 namespace heapkit::testing {

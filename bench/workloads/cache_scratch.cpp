@@ -20,15 +20,7 @@ void worker(void* initial, long long iterations, long long writes, int self) {
     std::free(initial);
     for (long long i = 0; i < iterations; ++i) {
         auto* p = static_cast<volatile unsigned char*>(checked_malloc(name, object));
-        for (std::size_t k = 0; k < object; ++k) p[k] = static_cast<unsigned char>(self);
-        for (long long w = 0; w < writes; ++w) p[w % object] = static_cast<unsigned char>(p[w % object] + 1);
-        // Each byte was incremented writes/object times (plus one for the first writes % object bytes).
-        for (std::size_t k = 0; k < object; ++k) {
-            const long long times =
-                writes / object + (static_cast<long long>(k) < writes % static_cast<long long>(object));
-            if (p[k] != static_cast<unsigned char>(self + times))
-                fail(name, "object %p byte %zu lost a write", (void*)p, k);
-        }
+        write_and_check(name, p, object, writes, self);
         std::free(const_cast<unsigned char*>(p));
     }
 }

@@ -17,14 +17,7 @@ constexpr std::size_t object = 8;
 void worker(long long iterations, long long writes, int self) {
     for (long long i = 0; i < iterations; ++i) {
         auto* p = static_cast<volatile unsigned char*>(checked_malloc(name, object));
-        for (std::size_t k = 0; k < object; ++k) p[k] = static_cast<unsigned char>(self);
-        for (long long w = 0; w < writes; ++w) p[w % object] = static_cast<unsigned char>(p[w % object] + 1);
-        for (std::size_t k = 0; k < object; ++k) {
-            const long long times =
-                writes / object + (static_cast<long long>(k) < writes % static_cast<long long>(object));
-            if (p[k] != static_cast<unsigned char>(self + times))
-                fail(name, "object %p byte %zu lost a write", (void*)p, k);
-        }
+        write_and_check(name, p, object, writes, self);
         std::free(const_cast<unsigned char*>(p));
     }
 }

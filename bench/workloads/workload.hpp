@@ -144,6 +144,22 @@ inline void* checked_malloc(const char* workload, std::size_t n) {
 }
 
 // A field of /proc/self/status in kB ("VmRSS", "VmHWM"), or -1.
+// The false-sharing workloads' inner loop: writes `self` into each of the
+// `object` bytes at p, increments them `writes` times in turn, and fails the
+// workload if any increment was lost.
+inline void write_and_check(const char* workload, volatile unsigned char* p, std::size_t object, long long writes,
+                            int self) {
+    for (std::size_t k = 0; k < object; ++k) p[k] = static_cast<unsigned char>(self);
+    for (long long w = 0; w < writes; ++w) p[w % object] = static_cast<unsigned char>(p[w % object] + 1);
+    // Each byte was incremented writes/object times (plus one for the first writes % object bytes).
+    for (std::size_t k = 0; k < object; ++k) {
+        const long long times = writes / static_cast<long long>(object) +
+                                (static_cast<long long>(k) < writes % static_cast<long long>(object));
+        if (p[k] != static_cast<unsigned char>(self + times))
+            fail(workload, "object %p byte %zu lost a write", (void*)p, k);
+    }
+}
+
 inline long long status_kb(const char* field) {
     std::FILE* f = std::fopen("/proc/self/status", "r");
     if (f == nullptr) return -1;

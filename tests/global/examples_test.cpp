@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shell.hpp"
+
 namespace {
 
 #ifndef HEAPKIT_BIN_DIR
@@ -40,12 +42,10 @@ run_result run(const std::string& program, const std::string& args = "") {
     if (fd >= 0) ::close(fd);
     const std::string cmd = "exec '" + program + "' " + args + " 2>'" + err_path + "' </dev/null";
     run_result r;
-    FILE* f = ::popen(cmd.c_str(), "r");
-    if (f == nullptr) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
-    const int status = ::pclose(f);
+    const heapkit::testing::shell_output sh = heapkit::testing::shell(cmd);
+    if (sh.status == -1) return r;
+    r.out = sh.out;
+    const int status = sh.status;
     std::ifstream err(err_path);
     std::stringstream ss;
     ss << err.rdbuf();

@@ -10,6 +10,8 @@
 
 #include <sys/wait.h>
 
+#include "shell.hpp"
+
 #ifndef HEAPKIT_RUN_COMMAND
 #define HEAPKIT_RUN_COMMAND ""
 #endif
@@ -22,21 +24,8 @@
 
 namespace {
 
-struct output {
-    std::string out;
-    int status = -1;
-};
-
-output shell(const std::string& command) {
-    output r;
-    FILE* f = ::popen(command.c_str(), "r");
-    if (f == nullptr) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
-    r.status = ::pclose(f);
-    return r;
-}
+using output = heapkit::testing::shell_output;
+using heapkit::testing::shell;
 
 int exit_code(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
 

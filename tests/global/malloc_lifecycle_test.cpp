@@ -29,6 +29,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shell.hpp"
+
 #ifndef HEAPKIT_SHARED_LIBRARY
 #define HEAPKIT_SHARED_LIBRARY ""
 #endif
@@ -71,22 +73,8 @@ bool intact(const item& it) {
     return true;
 }
 
-struct output {
-    std::string out;
-    int status = -1;
-};
-
-// Runs `command` through /bin/sh; stdout only unless the command redirects.
-output shell(const std::string& command) {
-    output r;
-    FILE* f = ::popen(command.c_str(), "r");
-    if (f == nullptr) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) r.out.append(buf, n);
-    r.status = ::pclose(f);
-    return r;
-}
+using output = heapkit::testing::shell_output;
+using heapkit::testing::shell;  // stdout only unless the command redirects
 
 std::string preloaded(const std::string& env, const std::string& args) {
     return env + " LD_PRELOAD=" + HEAPKIT_SHARED_LIBRARY + " " + HEAPKIT_LIFECYCLE_HELPER + " " + args;

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "shell.hpp"
+
 #ifndef HEAPKIT_SHARED_LIBRARY
 #define HEAPKIT_SHARED_LIBRARY ""
 #endif
@@ -16,17 +18,9 @@ namespace {
 // Runs `command` through /bin/sh with libheapkit.so preloaded; returns stdout and the exit status.
 std::string run(const std::string& command, int* status, const std::string& env = "") {
     const std::string full = env + " LD_PRELOAD=" + std::string(HEAPKIT_SHARED_LIBRARY) + " " + command;
-    std::string out;
-    FILE* f = ::popen(full.c_str(), "r");
-    if (f == nullptr) {
-        *status = -1;
-        return out;
-    }
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    *status = ::pclose(f);
-    return out;
+    heapkit::testing::shell_output r = heapkit::testing::shell(full);
+    *status = r.status;
+    return r.out;
 }
 
 bool have(const char* tool) {

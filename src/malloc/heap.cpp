@@ -76,7 +76,7 @@ void queue_push_back(page_queue& q, page* pg) noexcept {
 }
 
 void sync_current(heap* h, unsigned c) noexcept {
-    h->current[c] = h->queues[c].first != nullptr ? h->queues[c].first : &empty_page;
+    heap_set_current(h, c, h->queues[c].first != nullptr ? h->queues[c].first : &empty_page);
 }
 
 void seg_remove(heap* h, segment* seg) noexcept {
@@ -171,7 +171,7 @@ void page_init(heap* h, segment* seg, page* pg, unsigned c) noexcept {
     const std::uint32_t bs = classes.size[c];
     pg->block_size = bs;
     pg->start = start;
-    pg->magic = ((std::uint64_t{1} << magic_shift) + bs - 1) / bs;
+    pg->magic = block_magic(bs);
     pg->reserved = static_cast<std::uint32_t>(static_cast<std::size_t>(end - start) / bs);
     pg->capacity = 0;
     pg->carved.store(0, std::memory_order_relaxed);
@@ -540,6 +540,7 @@ void heap_purge(heap* h, std::uint64_t now, bool force) noexcept {
             segment* next = seg->next;
             if (seg->used_pages == 0 && (force || now - seg->free_since_ms >= d)) {
                 seg_remove(h, seg);
+                if (h->free_hint == reinterpret_cast<std::uintptr_t>(seg)) h->free_hint = 1;
                 segment_release(seg);
             } else if (seg->used_pages < seg->page_count) {
                 purge_segment_pages(seg, now, d, force);
@@ -560,7 +561,15 @@ void heap_maybe_purge(heap* h) noexcept {
 // A local free emptied pg: retire it unless it is the only page of its class.
 void page_emptied(heap* h, page* pg) noexcept {
     const page_queue& q = h->queues[pg->size_class];
-    if (q.first == pg && q.last == pg) return;
+    if (q.first == pg && q.last == pg) {
+        // Kept: hand the freed blocks to malloc's list now, so a program that
+        // allocates and frees one block of the class at a time stays on the fast paths.
+        if (pg->free == nullptr) {
+            pg->free = pg->local_free;
+            pg->local_free = nullptr;
+        }
+        return;
+    }
     const int saved_errno = errno;
     page_retire(h, pg);
     heap_maybe_purge(h);
@@ -597,6 +606,7 @@ heap* heap_acquire() noexcept {
 // segments, so a pooled segment with no page in use is recognised at once;
 // with a purge delay of 0 such segments are unmapped now.
 void heap_abandon(heap* h) noexcept {
+    h->free_hint = 1;  // its segments go to the pool, where any thread may release them
     process_revisit(h);
     const std::uint64_t now = now_ms();
     segment* to_pool = nullptr;
@@ -617,7 +627,7 @@ void heap_abandon(heap* h) noexcept {
     process_revisit(h);  // clears the queued flags of late pushes (owner is gone: nothing else happens)
     for (unsigned c = 0; c < class_count; ++c) {
         h->queues[c] = {};
-        h->current[c] = &empty_page;
+        heap_set_current(h, c, &empty_page);
     }
     h->full = {};
     for (unsigned k = 0; k < page_kinds; ++k) {
@@ -914,6 +924,7 @@ std::size_t heap_usable_size(const void* p, const char* op) noexcept {
     const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(pg->start);
     const std::uint32_t bs = pg->block_size;
     if (offset >= pg->carved.load(std::memory_order_relaxed)) report_foreign(op, p);
+    if (__builtin_expect(block_start_ok(pg->magic, offset), 1)) return bs;  // no division for block starts
     const std::uintptr_t in_block = offset % bs;
     if (in_block != 0 && !aligned_inner_ok(fl, p, in_block)) {
         report_not_block_start(op, p, static_cast<const char*>(p) - in_block);

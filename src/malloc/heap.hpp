@@ -3,6 +3,7 @@
 // atomic read-modify-write.
 //
 //   tls_heap ──► heap
+//                ├ direct[n/16]    ──► current[] of the class of n (n <= 1 KiB)
 //                ├ current[class]  ──► the page malloc pops from (empty_page when none)
 //                ├ queues[class]   ──► page ⇄ page ⇄ page   pages of the class that may have free blocks
 //                ├ full            ──► page ⇄ page           pages with no free block (notify state set)
@@ -10,7 +11,8 @@
 //                ├ revisit         ══► page ══► page         full pages that got a remote free (lock-free push)
 //                └ counters                                  page `used` changes, merged on read by stats
 //
-// malloc: class_of(size) -> current[class] -> pop `free`. When it is empty,
+// malloc: direct[(size + 15) / 16] (or current[class_of(size)] above 1 KiB)
+// -> pop `free`. When it is empty,
 // heap_malloc_slow collects the revisit list, then walks the class queue
 // (collecting each page's local and thread frees, carving more blocks, moving
 // exhausted pages to `full`), then takes an unused page from its segments, an
@@ -33,7 +35,8 @@
 // a page's lists or handed out.
 //
 // Invariants: current[c] == queues[c].first, or &empty_page when the queue is
-// empty; a page is in exactly one of queues[its class] or full while in use.
+// empty (set with heap_set_current, which keeps direct[] equal to it); a page
+// is in exactly one of queues[its class] or full while in use.
 #pragma once
 
 #include "segment.hpp"
@@ -75,6 +78,12 @@ inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
 inline constinit page empty_page{};
 
 struct heap {
+    // A segment this heap owns (its base address), or 1 (no segment is at 1): free()
+    // of a block in it may skip the registry, because the segment stays mapped while
+    // the heap owns it. Set by the owner's fast free; reset when the heap releases
+    // that segment or is abandoned.
+    std::uintptr_t free_hint = 1;
+    page* direct[direct_count];  // direct[i] == current[classes.by_16[i]] (requests <= direct_max)
     page* current[class_count];  // see invariants; never nullptr
     page_queue queues[class_count];
     page_queue full;
@@ -86,10 +95,19 @@ struct heap {
     heap* next_free = nullptr;  // in the pool of heaps without a thread
     bool active = false;        // owned by a live thread
 
-    constexpr heap() noexcept : current{} {
+    constexpr heap() noexcept : direct{}, current{} {
+        for (auto& d : direct) d = &empty_page;
         for (auto& c : current) c = &empty_page;
     }
 };
+
+// Sets the page malloc pops from for class c (current[c] and its direct[] entries).
+inline void heap_set_current(heap* h, unsigned c, page* pg) noexcept {
+    h->current[c] = pg;
+    if (c < direct_classes) {
+        for (unsigned i = classes.direct_first[c]; i < classes.direct_first[c + 1]; ++i) h->direct[i] = pg;
+    }
+}
 
 // The heap of threads that have not allocated yet: every current[] is empty,
 // so the first malloc goes to the slow path, which gives the thread a heap.
@@ -103,29 +121,39 @@ void heap_free_slow(void* p, const char* op) noexcept;
 // another thread's block (remote free) or an owner's special case.
 void heap_free_block(segment* seg, page* pg, block* b) noexcept;
 
-// malloc's fast path: a table lookup and a list pop. Statistics are not
+// malloc's fast path: one load finds the page (direct[] up to direct_max,
+// else current[] of the computed class), then a list pop. Statistics are not
 // counted here: they are taken from the pages' `used` in the slow path.
 inline void* heap_malloc(std::size_t size) noexcept {
     heap* h = tls_heap;
-    if (__builtin_expect(size <= max_class_size, 1)) {
-        page* pg = h->current[class_of(size)];
-        block* b = pg->free;
-        if (__builtin_expect(b != nullptr, 1)) {
-            pg->free = b->next;
-            ++pg->used;
-            return b;
-        }
+    page* pg;
+    if (__builtin_expect(size <= direct_max, 1)) {
+        pg = h->direct[(size + 15) >> 4];
+    } else if (size <= max_class_size) {
+        pg = h->current[class_of_computed(size)];
+    } else {
+        return heap_malloc_slow(h, size);
+    }
+    block* b = pg->free;
+    if (__builtin_expect(b != nullptr, 1)) {
+        pg->free = b->next;
+        ++pg->used;
+        return b;
     }
     return heap_malloc_slow(h, size);
 }
 
-// free's fast path: registry byte, page descriptor, block-start check (one
-// multiplication), then for the owner of a plain page a push on local_free.
-// A valid block of another thread goes to heap_free_block without being
-// looked up again; anything else (foreign, inner, huge) to heap_free_slow.
+// free's fast path: the segment is the heap's free_hint or the registry says
+// it is a segment; page descriptor, block-start check (one multiplication),
+// then for the owner of a plain page a push on local_free. A valid block of
+// another thread goes to heap_free_block without being looked up again;
+// free(nullptr) returns at the first miss; anything else (foreign, inner,
+// huge) goes to heap_free_slow.
 inline void heap_free(void* p) noexcept {
-    if (__builtin_expect(in_small_segment(p), 1)) {
-        segment* seg = reinterpret_cast<segment*>(reinterpret_cast<std::uintptr_t>(p) & ~segment_mask);
+    heap* h = tls_heap;
+    const std::uintptr_t seg_base = reinterpret_cast<std::uintptr_t>(p) & ~segment_mask;
+    if (__builtin_expect(seg_base == h->free_hint, 1) || in_small_segment(p)) {
+        segment* seg = reinterpret_cast<segment*>(seg_base);
         page* pg = page_of(seg, p);
         const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(pg->start);
         if (__builtin_expect(offset < pg->carved.load(std::memory_order_relaxed) && block_start_ok(pg->magic, offset),
@@ -133,16 +161,18 @@ inline void heap_free(void* p) noexcept {
             block* b = static_cast<block*>(p);
             // local_owner first: only the owner may read used and local_free.
             if (__builtin_expect(
-                    pg->local_owner.load(std::memory_order_relaxed) == tls_heap && pg->used > 1 && b != pg->local_free,
-                    1)) {
+                    pg->local_owner.load(std::memory_order_relaxed) == h && pg->used > 1 && b != pg->local_free, 1)) {
                 b->next = pg->local_free;
                 pg->local_free = b;
                 --pg->used;
+                h->free_hint = seg_base;  // owned by h (never &empty_heap, which owns nothing)
                 return;
             }
             heap_free_block(seg, pg, b);
             return;
         }
+    } else if (p == nullptr) {
+        return;
     }
     heap_free_slow(p, "free()");
 }

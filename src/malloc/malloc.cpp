@@ -71,6 +71,9 @@ void* resize_huge(segment* seg, void* p, std::size_t size, std::size_t usable) n
 // in one 4 MiB page per class (bench realloc-growth: peak RSS 68 -> 49 MiB). As glibc's mmap threshold, 128 KiB..
 inline constexpr std::size_t realloc_huge_threshold = medium_max;
 
+// A class block that realloc moves to grow gets at least usable + usable / growth_headroom bytes.
+inline constexpr std::size_t growth_headroom = 2;
+
 // Resizes p to size bytes aligned to align. The block stays when it fits and
 // is at most half empty (so a class block is kept for growth within its class
 // and moderate shrinking); a huge block that stays huge is resized in place
@@ -87,7 +90,14 @@ void* reallocate(void* p, std::size_t size, std::size_t align, const char* op) n
         if (seg->kind == page_kind::huge) q = resize_huge(seg, p, size, usable);
         if (q != nullptr) return q;
     }
-    q = to_huge ? heap_huge_alloc(size, align < 16 ? 16 : align) : aligned(align, size);
+    // Growing a class block: leave room for the next few steps (growth_headroom),
+    // so a buffer grown a little at a time is copied O(log n) times, not at every class.
+    std::size_t want = size;
+    if (!to_huge && size > usable) {
+        const std::size_t grown = usable + usable / growth_headroom;
+        if (grown > want) want = grown < realloc_huge_threshold ? grown : realloc_huge_threshold;
+    }
+    q = to_huge ? heap_huge_alloc(size, align < 16 ? 16 : align) : aligned(align, want);
     if (q == nullptr) return nullptr;
     std::memcpy(q, p, size < usable ? size : usable);
     heap_free(p);

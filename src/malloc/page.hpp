@@ -66,7 +66,7 @@ struct alignas(64) page {
     std::atomic<heap*> local_owner{nullptr};       // the owner heap while its frees may take the fast path (segment
                                                    // owned by it, page in use, flags == 0); else nullptr. Owner writes.
     char* start = nullptr;                         // first block; 16-aligned; stable while the page is in use
-    std::uint64_t magic = 0;                       // ceil(2^44 / block_size), see block_start_ok
+    std::uint64_t magic = 0;                       // block_magic(block_size), see block_start_ok
     std::uint32_t used = 0;                        // see invariants (owner only)
     std::atomic<std::uint32_t> carved{0};          // bytes of blocks carved = capacity * block_size; only grows in use
     std::uint32_t block_size = 0;                  // multiple of 16; 0 while unused
@@ -92,20 +92,22 @@ static_assert(sizeof(page) == 128, "page_of scales by a shift");
 
 inline constexpr unsigned magic_shift = 44;
 
-// True when `offset` (< 2^22, a segment) is a multiple of block_size, with one
-// multiplication and no division. With m = magic = ceil(2^44 / bs), bs * m =
-// 2^44 + e (0 <= e < bs); for offset = q * bs + r the low 44 bits of
-// offset * m are q * e + r * m (no carry: (q + 1) * e < 2^22 + 2^19 < m).
-// r == 0: they are q * e < offset < 2^22; r >= 1: at least m >= 2^44 / 2^19 =
-// 2^25. So "low 44 bits < 2^22" is exact; shifting left by 20 keeps them.
-inline bool block_start_ok(std::uint64_t magic, std::uintptr_t offset) noexcept {
-    return ((offset * magic) << (64 - magic_shift)) < (std::uint64_t{1} << (64 - magic_shift + 22));
+// The block-start check's constant for blocks of bs bytes: m = ceil(2^44 / bs),
+// stored shifted left by 20 (mod 2^64) so that the check is one
+// multiplication and one shift.
+constexpr std::uint64_t block_magic(std::uint64_t bs) noexcept {
+    return (((std::uint64_t{1} << magic_shift) + bs - 1) / bs) << (64 - magic_shift);
 }
 
-// The index of the block at `offset` bytes from start when that is a block start, else ~0u.
-inline std::uint32_t block_index_exact(const page* pg, std::uintptr_t offset) noexcept {
-    const std::uint64_t q = (offset * pg->magic) >> magic_shift;
-    return q * pg->block_size == offset ? static_cast<std::uint32_t>(q) : ~0u;
+// True when `offset` (< 2^22, a segment) is a multiple of block_size, with one
+// multiplication and no division. With m = ceil(2^44 / bs), bs * m = 2^44 + e
+// (0 <= e < bs); for offset = q * bs + r the low 44 bits of offset * m are
+// q * e + r * m (no carry: (q + 1) * e < 2^22 + 2^19 < m). r == 0: they are
+// q * e < offset < 2^22; r >= 1: at least m >= 2^44 / 2^19 = 2^25. So "low 44
+// bits < 2^22" is exact. offset * (m << 20) mod 2^64 is those 44 bits shifted
+// to the top, so the test is "below 2^42". `magic` is block_magic(bs).
+inline bool block_start_ok(std::uint64_t magic, std::uintptr_t offset) noexcept {
+    return ((offset * magic) >> (64 - magic_shift + 22)) == 0;
 }
 
 // Carves up to a few KiB more blocks into the free list (capacity < reserved).

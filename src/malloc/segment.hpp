@@ -95,8 +95,9 @@ inline bool in_small_segment(const void* p) noexcept {
 
 // The page descriptor for p inside seg.
 inline page* page_of(segment* seg, const void* p) noexcept {
-    return &seg->pages[(reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(seg)) >>
-                       seg->page_shift];
+    // &seg->pages[i] written as one shift and add, so the compiler folds the array's offset into the loads
+    const std::uintptr_t i = (reinterpret_cast<std::uintptr_t>(p) & segment_mask) >> seg->page_shift;
+    return reinterpret_cast<page*>(reinterpret_cast<char*>(seg) + offsetof(segment, pages) + i * sizeof(page));
 }
 
 // The memory page i of seg covers: [*start, *end).

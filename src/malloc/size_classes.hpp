@@ -47,14 +47,27 @@ constexpr std::size_t class_size(unsigned c) noexcept {
     return (std::size_t{1} << k) + ((std::size_t{idx} + 1) << (k - 3));
 }
 
+// Requests up to direct_max bytes find their page in one load: the heap keeps
+// a page pointer per 16-byte step (heap::direct, indexed by (n + 15) / 16),
+// each a copy of current[] of that step's class.
+inline constexpr std::size_t direct_max = 1024;
+inline constexpr unsigned direct_count = direct_max / 16 + 1;
+inline constexpr unsigned direct_classes = class_of_computed(direct_max) + 1;  // classes with direct entries
+
 struct class_table {
-    std::uint8_t by_16[1024 / 16 + 1];  // class of sizes up to 1 KiB, indexed by (n + 15) / 16
+    std::uint8_t by_16[direct_count];  // class of sizes up to 1 KiB, indexed by (n + 15) / 16
+    std::uint8_t
+        direct_first[direct_classes + 1];  // class c owns direct entries [direct_first[c], direct_first[c + 1])
     std::uint32_t size[class_count];
 };
 
 constexpr class_table make_class_table() noexcept {
     class_table t{};
-    for (std::size_t i = 0; i <= 1024 / 16; ++i) t.by_16[i] = static_cast<std::uint8_t>(class_of_computed(i * 16));
+    for (std::size_t i = 0; i < direct_count; ++i) t.by_16[i] = static_cast<std::uint8_t>(class_of_computed(i * 16));
+    for (unsigned c = 0, i = 0; c <= direct_classes; ++c) {
+        while (i < direct_count && t.by_16[i] < c) ++i;
+        t.direct_first[c] = static_cast<std::uint8_t>(i);
+    }
     for (unsigned c = 0; c < class_count; ++c) t.size[c] = static_cast<std::uint32_t>(class_size(c));
     return t;
 }
@@ -64,10 +77,11 @@ inline constexpr class_table classes = make_class_table();
 static_assert(class_of_computed(max_class_size) == class_count - 1);
 static_assert(class_size(class_count - 1) == max_class_size);
 static_assert(class_size(55) == small_max && class_size(87) == medium_max);
+static_assert(classes.direct_first[0] == 0 && classes.direct_first[direct_classes] == direct_count);
 
 // The class of a request of n bytes (n <= max_class_size): a table lookup up to 1 KiB.
 inline unsigned class_of(std::size_t n) noexcept {
-    if (n <= 1024) return classes.by_16[(n + 15) >> 4];
+    if (n <= direct_max) return classes.by_16[(n + 15) >> 4];
     return class_of_computed(n);
 }
 

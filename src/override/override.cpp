@@ -24,11 +24,16 @@
 // size (a heapkit block knows its own).
 #include <heapkit/malloc.hpp>
 
+#include "malloc/heap.hpp"  // the inline fast paths, so malloc/free/new/delete make no extra call
+
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <new>
 
+#include <cstdlib>
+
+#include <dlfcn.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -39,22 +44,76 @@ namespace {
 
 constexpr std::size_t page = 4096;
 
-void* new_loop(std::size_t n, std::size_t align) {
+#if HEAPKIT_OVERRIDE_SHARED
+// libheapkit.so does not load the C++ runtime: a C program (python3, redis,
+// sqlite3) would map libstdc++, libm and libgcc_s for nothing, over 1 MiB of
+// RSS. Only operator new's failure path needs the runtime, so it looks the
+// runtime's functions up when it runs (a program that calls operator new has
+// a C++ runtime loaded): std::get_new_handler, std::__throw_bad_alloc (both
+// libstdc++ and libc++ export them), and for the nothrow forms with a
+// new_handler installed, the runtime's own nothrow operator new, which calls
+// our throwing one inside its try/catch(...) — the standard's definition.
+// This file is then built with -fno-exceptions and refers to nothing of the
+// C++ runtime; the exceptions thrown through it still unwind (.eh_frame).
+std::new_handler current_new_handler() noexcept {
+    using get_fn = std::new_handler (*)() noexcept;
+    auto get = reinterpret_cast<get_fn>(::dlsym(RTLD_DEFAULT, "_ZSt15get_new_handlerv"));
+    return get != nullptr ? get() : nullptr;
+}
+
+[[noreturn]] void throw_bad_alloc() {
+    using throw_fn = void (*)();
+    auto fn = reinterpret_cast<throw_fn>(::dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv"));
+    if (fn != nullptr) fn();
+    static const char msg[] = "heapkit: operator new: out of memory; no C++ runtime found to throw std::bad_alloc\n";
+    (void)!::write(2, msg, sizeof msg - 1);
+    ::abort();
+}
+#else
+std::new_handler current_new_handler() noexcept { return std::get_new_handler(); }
+[[noreturn]] void throw_bad_alloc() { throw std::bad_alloc(); }
+#endif
+
+[[gnu::noinline]] void* new_loop(std::size_t n, std::size_t align) {
     for (;;) {
         void* p = align <= 16 ? hk_malloc(n) : hk_aligned_alloc(align, n);
         if (p != nullptr) return p;
-        std::new_handler handler = std::get_new_handler();
-        if (handler == nullptr) throw std::bad_alloc();
+        std::new_handler handler = current_new_handler();
+        if (handler == nullptr) throw_bad_alloc();
         handler();
     }
 }
 
 void* new_nothrow(std::size_t n, std::size_t align) noexcept {
+    void* p = align <= 16 ? hk_malloc(n) : hk_aligned_alloc(align, n);
+    if (p != nullptr || current_new_handler() == nullptr) return p;
+#if HEAPKIT_OVERRIDE_SHARED
+    // The handler may throw: let the runtime's nothrow new (next in lookup order) catch around our throwing new.
+    using nothrow_fn = void* (*)(std::size_t, const std::nothrow_t&) noexcept;
+    using nothrow_aligned_fn = void* (*)(std::size_t, std::align_val_t, const std::nothrow_t&) noexcept;
+    const std::nothrow_t tag{};
+    if (align <= 16) {
+        auto next = reinterpret_cast<nothrow_fn>(::dlsym(RTLD_NEXT, "_ZnwmRKSt9nothrow_t"));
+        if (next != nullptr) return next(n, tag);
+    } else {
+        auto next = reinterpret_cast<nothrow_aligned_fn>(::dlsym(RTLD_NEXT, "_ZnwmSt11align_val_tRKSt9nothrow_t"));
+        if (next != nullptr) return next(n, std::align_val_t{align}, tag);
+    }
+    return nullptr;  // no runtime after us: nobody could have installed the handler through it
+#else
     try {
         return new_loop(n, align);
     } catch (...) {
         return nullptr;
     }
+#endif
+}
+
+// operator new(size): the inline fast path, then the new_handler loop.
+inline void* new_default(std::size_t n) {
+    void* p = heapkit::hkmalloc::heap_malloc(n);
+    if (__builtin_expect(p != nullptr, 1)) return p;
+    return new_loop(n, 16);
 }
 
 std::size_t round_to_power_of_two(std::size_t a) noexcept {
@@ -65,9 +124,9 @@ std::size_t round_to_power_of_two(std::size_t a) noexcept {
 
 }  // namespace
 
-HK_API void* malloc(std::size_t n) noexcept { return hk_malloc(n); }
+HK_API void* malloc(std::size_t n) noexcept { return heapkit::hkmalloc::heap_malloc(n); }
 
-HK_API void free(void* p) noexcept { hk_free(p); }
+HK_API void free(void* p) noexcept { heapkit::hkmalloc::heap_free(p); }
 
 HK_API void* calloc(std::size_t n, std::size_t m) noexcept { return hk_calloc(n, m); }
 
@@ -148,8 +207,8 @@ HK_API void free_aligned_sized(void* p, std::size_t align, std::size_t n) noexce
 }
 
 // glibc's internal names, used by some programs and by libc itself.
-HK_API void* __libc_malloc(std::size_t n) noexcept { return hk_malloc(n); }
-HK_API void __libc_free(void* p) noexcept { hk_free(p); }
+HK_API void* __libc_malloc(std::size_t n) noexcept { return heapkit::hkmalloc::heap_malloc(n); }
+HK_API void __libc_free(void* p) noexcept { heapkit::hkmalloc::heap_free(p); }
 HK_API void* __libc_calloc(std::size_t n, std::size_t m) noexcept { return hk_calloc(n, m); }
 HK_API void* __libc_realloc(void* p, std::size_t n) noexcept { return hk_realloc(p, n); }
 HK_API void* __libc_memalign(std::size_t a, std::size_t n) noexcept { return memalign(a, n); }
@@ -160,8 +219,8 @@ HK_API void* __libc_pvalloc(std::size_t n) noexcept { return pvalloc(n); }
 
 #define HK_ALIGN(al) static_cast<std::size_t>(al)
 
-HK_CXX void* operator new(std::size_t n) { return new_loop(n, 16); }
-HK_CXX void* operator new[](std::size_t n) { return new_loop(n, 16); }
+HK_CXX void* operator new(std::size_t n) { return new_default(n); }
+HK_CXX void* operator new[](std::size_t n) { return new_default(n); }
 HK_CXX void* operator new(std::size_t n, std::align_val_t al) { return new_loop(n, HK_ALIGN(al)); }
 HK_CXX void* operator new[](std::size_t n, std::align_val_t al) { return new_loop(n, HK_ALIGN(al)); }
 HK_CXX void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return new_nothrow(n, 16); }
@@ -173,12 +232,12 @@ HK_CXX void* operator new[](std::size_t n, std::align_val_t al, const std::nothr
     return new_nothrow(n, HK_ALIGN(al));
 }
 
-HK_CXX void operator delete(void* p) noexcept { hk_free(p); }
-HK_CXX void operator delete[](void* p) noexcept { hk_free(p); }
+HK_CXX void operator delete(void* p) noexcept { heapkit::hkmalloc::heap_free(p); }
+HK_CXX void operator delete[](void* p) noexcept { heapkit::hkmalloc::heap_free(p); }
 HK_CXX void operator delete(void* p, std::align_val_t) noexcept { hk_free(p); }
 HK_CXX void operator delete[](void* p, std::align_val_t) noexcept { hk_free(p); }
-HK_CXX void operator delete(void* p, std::size_t n) noexcept { hk_free_sized(p, n); }
-HK_CXX void operator delete[](void* p, std::size_t n) noexcept { hk_free_sized(p, n); }
+HK_CXX void operator delete(void* p, std::size_t) noexcept { heapkit::hkmalloc::heap_free(p); }
+HK_CXX void operator delete[](void* p, std::size_t) noexcept { heapkit::hkmalloc::heap_free(p); }
 HK_CXX void operator delete(void* p, std::size_t n, std::align_val_t al) noexcept {
     hk_free_aligned_sized(p, HK_ALIGN(al), n);
 }

@@ -44,6 +44,16 @@ TEST_F(preload, ls_lists_a_directory) {
     EXPECT_NE(out.find("..\n"), std::string::npos) << out;
 }
 
+TEST_F(preload, a_c_program_does_not_load_the_cxx_runtime) {
+    // libheapkit.so needs only libc: cat (a C program) maps no libstdc++, libm or libgcc_s because of it.
+    int status = 0;
+    const std::string maps = run("/bin/cat /proc/self/maps", &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_NE(maps.find("libheapkit.so"), std::string::npos) << maps;
+    EXPECT_EQ(maps.find("libstdc++"), std::string::npos) << maps;
+    EXPECT_EQ(maps.find("libgcc_s"), std::string::npos) << maps;
+}
+
 TEST_F(preload, python_computes_with_threads) {
     if (!have("python3")) GTEST_SKIP() << "no python3";
     int status = 0;

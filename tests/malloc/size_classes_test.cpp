@@ -61,7 +61,7 @@ TEST(size_classes, block_start_check_is_exact) {
     using namespace heapkit::hkmalloc;
     for (unsigned c = 0; c < class_count; ++c) {
         const std::uint64_t bs = class_size(c);
-        const std::uint64_t magic = ((std::uint64_t{1} << magic_shift) + bs - 1) / bs;
+        const std::uint64_t magic = block_magic(bs);
         const std::uint64_t limit = std::uint64_t{4} << 20;
         for (std::uint64_t start = 0; start < limit; start += bs) {
             for (std::uint64_t d = 0; d < 17 && start + d < limit; ++d) {

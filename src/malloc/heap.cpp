@@ -540,7 +540,6 @@ void heap_purge(heap* h, std::uint64_t now, bool force) noexcept {
             segment* next = seg->next;
             if (seg->used_pages == 0 && (force || now - seg->free_since_ms >= d)) {
                 seg_remove(h, seg);
-                if (h->free_hint == reinterpret_cast<std::uintptr_t>(seg)) h->free_hint = 1;
                 segment_release(seg);
             } else if (seg->used_pages < seg->page_count) {
                 purge_segment_pages(seg, now, d, force);
@@ -606,7 +605,6 @@ heap* heap_acquire() noexcept {
 // segments, so a pooled segment with no page in use is recognised at once;
 // with a purge delay of 0 such segments are unmapped now.
 void heap_abandon(heap* h) noexcept {
-    h->free_hint = 1;  // its segments go to the pool, where any thread may release them
     process_revisit(h);
     const std::uint64_t now = now_ms();
     segment* to_pool = nullptr;

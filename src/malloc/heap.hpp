@@ -78,11 +78,6 @@ inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n) noexcept {
 inline constinit page empty_page{};
 
 struct heap {
-    // A segment this heap owns (its base address), or 1 (no segment is at 1): free()
-    // of a block in it may skip the registry, because the segment stays mapped while
-    // the heap owns it. Set by the owner's fast free; reset when the heap releases
-    // that segment or is abandoned.
-    std::uintptr_t free_hint = 1;
     page* direct[direct_count];  // direct[i] == current[classes.by_16[i]] (requests <= direct_max)
     page* current[class_count];  // see invariants; never nullptr
     page_queue queues[class_count];
@@ -143,17 +138,14 @@ inline void* heap_malloc(std::size_t size) noexcept {
     return heap_malloc_slow(h, size);
 }
 
-// free's fast path: the segment is the heap's free_hint or the registry says
-// it is a segment; page descriptor, block-start check (one multiplication),
-// then for the owner of a plain page a push on local_free. A valid block of
-// another thread goes to heap_free_block without being looked up again;
-// free(nullptr) returns at the first miss; anything else (foreign, inner,
-// huge) goes to heap_free_slow.
+// free's fast path: registry byte, page descriptor, block-start check (one
+// multiplication), then for the owner of a plain page a push on local_free.
+// A valid block of another thread goes to heap_free_block without being
+// looked up again; free(nullptr) returns at the registry miss; anything else
+// (foreign, inner, huge) goes to heap_free_slow.
 inline void heap_free(void* p) noexcept {
-    heap* h = tls_heap;
-    const std::uintptr_t seg_base = reinterpret_cast<std::uintptr_t>(p) & ~segment_mask;
-    if (__builtin_expect(seg_base == h->free_hint, 1) || in_small_segment(p)) {
-        segment* seg = reinterpret_cast<segment*>(seg_base);
+    if (__builtin_expect(in_small_segment(p), 1)) {
+        segment* seg = reinterpret_cast<segment*>(reinterpret_cast<std::uintptr_t>(p) & ~segment_mask);
         page* pg = page_of(seg, p);
         const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(pg->start);
         if (__builtin_expect(offset < pg->carved.load(std::memory_order_relaxed) && block_start_ok(pg->magic, offset),
@@ -161,11 +153,11 @@ inline void heap_free(void* p) noexcept {
             block* b = static_cast<block*>(p);
             // local_owner first: only the owner may read used and local_free.
             if (__builtin_expect(
-                    pg->local_owner.load(std::memory_order_relaxed) == h && pg->used > 1 && b != pg->local_free, 1)) {
+                    pg->local_owner.load(std::memory_order_relaxed) == tls_heap && pg->used > 1 && b != pg->local_free,
+                    1)) {
                 b->next = pg->local_free;
                 pg->local_free = b;
                 --pg->used;
-                h->free_hint = seg_base;  // owned by h (never &empty_heap, which owns nothing)
                 return;
             }
             heap_free_block(seg, pg, b);

@@ -7,6 +7,11 @@
 
 namespace heapkit::hkmalloc {
 
+static_assert(address_bits <= tf_count_shift, "thread_free's block count sits above every block address");
+static_assert((std::size_t{1} << page_shift_of(page_kind::small)) / min_block <
+                  (std::size_t{1} << (64 - tf_count_shift)),
+              "thread_free's count holds every block of a page");
+
 namespace {
 constexpr std::size_t extend_bytes = 16 * 1024;  // carve at most this much per extension (at least one block)
 }
@@ -33,17 +38,22 @@ std::uint32_t page_collect(page* pg) noexcept {
     while ((tf & ~tf_state_mask) != 0) {
         if (pg->thread_free.compare_exchange_weak(tf, tf & tf_state_mask, std::memory_order_acquire,
                                                   std::memory_order_relaxed)) {
-            block* head = reinterpret_cast<block*>(tf & ~tf_state_mask);
-            block* tail = head;
-            remote = 1;
-            while (tail->next != nullptr) {
-                tail = tail->next;
-                ++remote;
+            block* head = reinterpret_cast<block*>(tf & tf_head_mask);
+            remote = static_cast<std::uint32_t>(tf >> tf_count_shift);
+            pg->used -= remote;
+            if (pg->free == nullptr) {
+                pg->free = head;  // the common case (malloc found `free` empty): no walk
+                return remote;
             }
+            if (pg->local_free == nullptr) {
+                pg->local_free = head;
+                return remote;
+            }
+            block* tail = head;  // both lists in use (a purge visiting the page): append local_free
+            while (tail->next != nullptr) tail = tail->next;
             tail->next = pg->local_free;
             pg->local_free = head;
-            pg->used -= remote;
-            break;
+            return remote;
         }
     }
     if (pg->free == nullptr) {
@@ -58,9 +68,10 @@ void page_free_remote(page* pg, block* b) noexcept {
     std::uintptr_t state;
     for (;;) {
         state = tf & tf_state_mask;
-        b->next = reinterpret_cast<block*>(tf & ~tf_state_mask);
+        b->next = reinterpret_cast<block*>(tf & tf_head_mask);
         const std::uintptr_t next_state = state == tf_notify ? tf_notifying : state;
-        if (pg->thread_free.compare_exchange_weak(tf, reinterpret_cast<std::uintptr_t>(b) | next_state,
+        const std::uintptr_t count = (tf & ~(tf_head_mask | tf_state_mask)) + tf_one;
+        if (pg->thread_free.compare_exchange_weak(tf, count | reinterpret_cast<std::uintptr_t>(b) | next_state,
                                                   std::memory_order_acq_rel, std::memory_order_relaxed)) {
             break;
         }

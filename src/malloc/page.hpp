@@ -11,8 +11,11 @@
 //
 // When `free` runs dry the owner's slow path moves thread_free (one atomic
 // exchange) and local_free into `free`, and carves more blocks lazily (so a
-// fresh page touches only the memory it hands out). The low two bits of
-// thread_free carry the "notify" state of a full page (see heap.hpp):
+// fresh page touches only the memory it hands out). thread_free also holds
+// how many blocks its list has (bits 48-63; a page has at most 4096 blocks,
+// and blocks lie below 2^47), so collecting does not walk the list to count
+// it: the list becomes `free` as it is. The low two bits of thread_free carry
+// the "notify" state of a full page (see heap.hpp):
 //   none      - nothing to do;
 //   notify    - the page sits in its heap's full list; the next remote free
 //               sets `notifying`, pushes the page on the heap's revisit list
@@ -46,8 +49,11 @@ struct block {
 
 struct heap;
 
-// thread_free's notify states (low two bits).
+// thread_free's notify states (low two bits), list head (bits 2-47) and block count (bits 48-63).
 inline constexpr std::uintptr_t tf_none = 0, tf_notify = 1, tf_notifying = 2, tf_state_mask = 3;
+inline constexpr unsigned tf_count_shift = 48;
+inline constexpr std::uintptr_t tf_head_mask = ((std::uintptr_t{1} << tf_count_shift) - 1) & ~tf_state_mask;
+inline constexpr std::uintptr_t tf_one = std::uintptr_t{1} << tf_count_shift;  // one more block in the list
 
 // page::flags bits; any bit set sends free() to the slow path.
 inline constexpr std::uint8_t page_in_full = 1;  // in its heap's full list

@@ -37,6 +37,11 @@ inline void* aligned(std::size_t align, std::size_t size) noexcept {
 }
 
 void* zalloc(std::size_t align, std::size_t size) noexcept {
+    if (align <= 16 && size <= max_class_size) {  // a class block: no lookup to tell it from a huge one
+        void* p = heap_malloc(size);
+        if (p != nullptr) std::memset(p, 0, size);
+        return p;
+    }
     void* p = aligned(align, size);
     if (p == nullptr) return p;
     segment* seg = segment_of(p);

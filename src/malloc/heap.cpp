@@ -162,6 +162,9 @@ bool aligned_inner_ok(std::uint8_t flags, const void* p, std::uintptr_t in_block
     return natural > in_block;
 }
 
+// Reads the clock and remembers it in h (see heap::clock_ms).
+std::uint64_t heap_clock(heap* h) noexcept { return h->clock_ms = now_ms(); }
+
 // ---- pages ----
 
 void page_init(heap* h, segment* seg, page* pg, unsigned c) noexcept {
@@ -180,6 +183,7 @@ void page_init(heap* h, segment* seg, page* pg, unsigned c) noexcept {
     pg->thread_free.store(0, std::memory_order_relaxed);
     pg->size_class = static_cast<std::uint16_t>(c);
     pg->purged = false;
+    pg->free_since_ms = h->clock_ms;
     pg->flags.store(0, std::memory_order_relaxed);
     pg->local_owner.store(h, std::memory_order_relaxed);
     if (++seg->used_pages == seg->page_count && seg->next != nullptr) {  // full: behind those with room
@@ -217,7 +221,7 @@ void page_retire(heap* h, page* pg) noexcept {
     const unsigned c = pg->size_class;
     queue_remove(h->queues[c], pg);
     sync_current(h, c);
-    page_to_segment(h, segment_of_page(pg), pg, now_ms());
+    page_to_segment(h, segment_of_page(pg), pg, heap_clock(h));
 }
 
 // Retires an empty page unless it is the only page of its class (which is kept to avoid thrashing).
@@ -335,7 +339,7 @@ void segment_reset(segment* seg, page_kind kind) noexcept {
 void adopt_segment(heap* h, segment* seg) noexcept {
     seg->owner.store(h, std::memory_order_release);
     seg->next = seg->prev = nullptr;
-    const std::uint64_t now = now_ms();
+    const std::uint64_t now = heap_clock(h);
     for (unsigned i = 0; i < seg->page_count; ++i) {
         page* pg = &seg->pages[i];
         if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0) continue;
@@ -345,6 +349,7 @@ void adopt_segment(heap* h, segment* seg) noexcept {
             page_to_segment(nullptr, seg, pg, now);
         } else {
             account(h, pg);
+            pg->free_since_ms = now;  // in use now
             queue_push_back(h->queues[pg->size_class], pg);
             sync_current(h, pg->size_class);
         }
@@ -377,7 +382,7 @@ bool segment_serves(const segment* seg, unsigned c) noexcept {
 // the back of their list.
 reclaimed reclaim(heap* h, unsigned c) noexcept {
     const page_kind kind = kind_of_class(c);
-    const std::uint64_t now = now_ms();
+    const std::uint64_t now = heap_clock(h);
     for (unsigned v = 0; v < reclaim_visits; ++v) {
         segment* seg = pool_pop(static_cast<unsigned>(kind));
         if (seg == nullptr) break;
@@ -525,13 +530,24 @@ void heap_purge(heap* h, std::uint64_t now, bool force) noexcept {
     h->last_purge_ms = now;
     huge_cache_purge(now, delay, force);  // [large.cpp] freed huge mappings waiting for reuse
     process_revisit(h);
-    // Empty pages still queued (all their blocks came back remotely).
+    // Empty pages still queued: all their blocks came back remotely, or the
+    // page is the only one of its class (kept by page_emptied). A kept page is
+    // retired once it has been empty for the delay, and its memory is then
+    // purged below at once, as a page unused since it emptied would be.
     for (unsigned c = 0; c < class_count; ++c) {
         for (page* pg = h->queues[c].first; pg != nullptr;) {
             page* next = pg->next;
             page_collect(pg);
             if ((pg->flags.load(std::memory_order_relaxed) & page_unused) != 0) break;  // moved by a revisit
-            if (pg->used == 0 && (force || pg != h->queues[c].first || next != nullptr)) page_retire(h, pg);
+            if (pg->used != 0) {
+                pg->free_since_ms = now;  // in use now
+            } else if (force || pg != h->queues[c].first || next != nullptr) {
+                page_retire(h, pg);
+            } else if (now - pg->free_since_ms >= d) {
+                const std::uint64_t since = pg->free_since_ms;
+                page_retire(h, pg);
+                pg->free_since_ms = since;
+            }
             pg = next;
         }
     }
@@ -553,11 +569,14 @@ void heap_purge(heap* h, std::uint64_t now, bool force) noexcept {
 void heap_maybe_purge(heap* h) noexcept {
     const std::int64_t delay = get_options().purge_delay_ms;
     if (delay < 0) return;
-    const std::uint64_t now = now_ms();
+    const std::uint64_t now = heap_clock(h);
     if (now - h->last_purge_ms >= static_cast<std::uint64_t>(delay / 2)) heap_purge(h, now, false);
 }
 
 // A local free emptied pg: retire it unless it is the only page of its class.
+// A kept page notes when it emptied (as the heap's clock last read, no clock
+// read here: a lone block's malloc/free pair comes here each time), so a purge
+// retires it once it has stayed empty for the delay.
 void page_emptied(heap* h, page* pg) noexcept {
     const page_queue& q = h->queues[pg->size_class];
     if (q.first == pg && q.last == pg) {
@@ -567,6 +586,7 @@ void page_emptied(heap* h, page* pg) noexcept {
             pg->free = pg->local_free;
             pg->local_free = nullptr;
         }
+        pg->free_since_ms = h->clock_ms;
         return;
     }
     const int saved_errno = errno;
@@ -722,7 +742,7 @@ heap* heap_get_or_init() noexcept {
     global_init();
     h = heap_acquire();
     if (h == nullptr) return nullptr;
-    h->last_purge_ms = now_ms();
+    h->last_purge_ms = heap_clock(h);
     tls_heap = h;
     ::pthread_setspecific(g_thread_key, h);  // may allocate (keys >= 32): tls_heap is already set
     return h;

@@ -86,6 +86,8 @@ struct heap {
     std::atomic<page*> revisit{nullptr};  // pushed by remote freers, drained by the owner
     heap_counters counters;
     std::uint64_t last_purge_ms = 0;
+    // now_ms() as this heap's slow paths last read it (<= now_ms()); stamps kept empty pages
+    std::uint64_t clock_ms = 0;
     heap* next_all = nullptr;   // every heap ever made (for stats); never unlinked
     heap* next_free = nullptr;  // in the pool of heaps without a thread
     bool active = false;        // owned by a live thread

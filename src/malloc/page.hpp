@@ -88,7 +88,8 @@ struct alignas(64) page {
     page* next = nullptr;     // in the heap's class queue or full list
     page* prev = nullptr;
     std::atomic<page*> revisit_next{nullptr};  // link in the heap's revisit list
-    std::uint64_t free_since_ms = 0;           // when the page became unused (for purging)
+    std::uint64_t free_since_ms = 0;           // unused: when it became unused; in use: the heap's clock when it was
+                                               // last emptied by a free or seen with blocks in use (for purging)
     std::atomic<bool> revisit_queued{false};   // true while on a revisit list
     bool purged = true;                        // unused and its memory given back (or never touched)
 

@@ -298,6 +298,7 @@ TEST_F(preloaded_helper, purge_delay_zero_returns_memory_and_minus_one_keeps_it)
     ASSERT_TRUE(exited_zero(never.status));
     const std::size_t used1 = number_after(never.out, "mapped in use: ");
     const std::size_t after1 = number_after(never.out, "mapped after free: ");
-    EXPECT_EQ(used1, one_run) << never.out;
+    // At least as much: with a delay of 0 the vector's outgrown buffers may already be back.
+    EXPECT_GE(used1, one_run) << never.out;
     EXPECT_GE(after1, used1) << "HEAPKIT_PURGE_DELAY=-1 must never give memory back\n" << never.out;
 }

@@ -809,6 +809,7 @@ void heap_free_slow(void* p, const char* op) noexcept {
         } else {
             bump(h->counters.frees, 1);
             bump(h->counters.free_bytes, n);
+            heap_maybe_purge(h);  // a program doing only huge blocks still gives its pages back
         }
         errno = saved_errno;
         return;
@@ -920,6 +921,7 @@ void* heap_huge_alloc(std::size_t size, std::size_t align) noexcept {
     }
     bump(h->counters.allocs, 1);
     bump(h->counters.alloc_bytes, huge_usable(segment_of(p), p));
+    heap_maybe_purge(h);
     return p;
 }
 

@@ -47,9 +47,20 @@ void light_work() {
     for (void* p : few) hk_free(p);
 }
 
-TEST(hk_purge, lone_pages_and_their_segments_go_back_after_the_delay) {
-    if (heapkit::current_malloc_options().purge_delay_ms < 0) GTEST_SKIP() << "HEAPKIT_PURGE_DELAY=-1: never purges";
-    light_work();  // its segment is mapped before the baseline
+// Huge blocks only: their malloc and free purge the heap too.
+void huge_work() {
+    void* p = hk_malloc(3 << 20);
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 1, 4096);
+    hk_free(p);
+}
+
+// Frees a block of a medium and one of a large class (each the only block of
+// its page, the page the only one of its class, kept at free), then does
+// `work` until both blocks' pages are no longer resident and their segments
+// are unmapped, or a deadline passes.
+void lone_blocks_go_back(void (*work)()) {
+    work();  // what it maps (a segment, a cached huge mapping) is mapped before the baseline
     const std::size_t base = heapkit::gp_stats().mapped_bytes;
 
     // One block in a medium and one in a large class: each is the only block
@@ -69,12 +80,22 @@ TEST(hk_purge, lone_pages_and_their_segments_go_back_after_the_delay) {
     std::size_t resident = 0, mapped = 0;
     do {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        light_work();
+        work();
         resident = resident_pages(blocks[0], sizes[0]) + resident_pages(blocks[1], sizes[1]);
         mapped = heapkit::gp_stats().mapped_bytes;
     } while ((resident != 0 || mapped > base) && std::chrono::steady_clock::now() < deadline);
     EXPECT_EQ(resident, 0u) << "pages of the freed blocks still resident";
     EXPECT_LE(mapped, base) << "segments of the freed blocks still mapped";
+}
+
+TEST(hk_purge, lone_pages_and_their_segments_go_back_after_the_delay) {
+    if (heapkit::current_malloc_options().purge_delay_ms < 0) GTEST_SKIP() << "HEAPKIT_PURGE_DELAY=-1: never purges";
+    lone_blocks_go_back(light_work);
+}
+
+TEST(hk_purge, huge_blocks_alone_give_the_pages_back) {
+    if (heapkit::current_malloc_options().purge_delay_ms < 0) GTEST_SKIP() << "HEAPKIT_PURGE_DELAY=-1: never purges";
+    lone_blocks_go_back(huge_work);
 }
 
 }  // namespace

@@ -74,7 +74,8 @@ std::size_t reuse_cost(std::size_t dirty, std::size_t need) noexcept {
 
 // The cached mapping for a block ending `need` bytes into it that costs the
 // fewest page faults (the least dirty among equals), removed from the cache;
-// nullptr if none is big enough.
+// nullptr when the cache is empty. Its reservation may be smaller than need
+// (grow_reservation makes room without losing its pages).
 segment* cache_take(std::size_t need) noexcept {
     if (g_cache_hint.load(std::memory_order_relaxed) == 0) return nullptr;
     lock_guard guard(g_cache_lock);
@@ -82,7 +83,6 @@ segment* cache_take(std::size_t need) noexcept {
     std::size_t best_cost = 0;
     for (unsigned i = 0; i < g_cache_count; ++i) {
         const cache_entry& e = g_cache[i];
-        if (e.reserved < need) continue;
         const std::size_t cost = reuse_cost(e.dirty, need);
         if (best < 0 || cost < best_cost || (cost == best_cost && e.dirty < g_cache[best].dirty)) {
             best = static_cast<int>(i);
@@ -151,6 +151,46 @@ segment* init_cacheable(void* base, std::size_t reserved) noexcept {
     return seg;
 }
 
+// A cached mapping (unregistered) whose reservation is below `need` bytes:
+// grown to whole 4 MiB units in place, or its pages moved to a fresh
+// reservation (no copy, no page fault; the header moves with them). On failure
+// the mapping is released and nullptr returned.
+segment* grow_reservation(segment* seg, std::size_t need) noexcept {
+    const std::size_t reserved = align_up(need, segment_size);
+    const int saved_errno = errno;  // a refused in-place growth is not the caller's error
+    if (os::resize_in_place(seg, seg->map_size, reserved)) {
+        seg->map_size = reserved;
+        return seg;
+    }
+    errno = saved_errno;
+    void* target = os::reserve(reserved, segment_size);
+    if (target != nullptr && os::move_to(seg, seg->map_size, reserved, target)) {
+        seg = static_cast<segment*>(target);
+        seg->map_base = target;
+        seg->map_size = reserved;
+        return seg;
+    }
+    if (target != nullptr) os::release(target, reserved);
+    release_mapping(seg);
+    errno = saved_errno;  // the caller maps afresh
+    return nullptr;
+}
+
+// A reused mapping whose dirty bytes exceed the block's need by more than
+// excess_bound: its 4 MiB units past the block go back to the cache as a
+// mapping of their own, pages kept, rather than being purged. What stays is
+// within 4 MiB (<= the bound) of need. Counted as mapped by its dirty bytes.
+void split_tail(segment* seg, std::size_t need, std::uint64_t now) noexcept {
+    const std::size_t cut = align_up(need, segment_size);
+    if (cut >= seg->map_size || seg->huge_dirty <= cut) return;
+    segment* tail = init_cacheable(reinterpret_cast<char*>(seg) + cut, seg->map_size - cut);
+    tail->huge_dirty = seg->huge_dirty - cut;
+    seg->map_size = cut;
+    seg->huge_dirty = cut;
+    set_size(tail, tail->huge_dirty);
+    if (!cache_put(tail, now)) release_mapping(tail);
+}
+
 // A fresh cacheable mapping able to hold `need` bytes, header initialised.
 segment* map_cacheable(std::size_t need) noexcept {
     const std::size_t reserved = align_up(need, segment_size);
@@ -167,7 +207,8 @@ void* alloc_cacheable(std::size_t size, std::size_t align) noexcept {
     if (get_options().purge_delay_ms != 0) {
         maybe_purge_cache();
         seg = cache_take(need);
-        if (seg != nullptr && seg->huge_dirty > need + excess_bound(need)) purge_tail(seg, need);
+        if (seg != nullptr && seg->map_size < need) seg = grow_reservation(seg, need);
+        if (seg != nullptr && seg->huge_dirty > need + excess_bound(need)) split_tail(seg, need, now_ms());
     }
     if (seg == nullptr) {
         seg = map_cacheable(need);

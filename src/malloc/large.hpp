@@ -18,9 +18,12 @@
 // The cache: up to cache_slots freed cacheable mappings (dirty bytes at most
 // cache_max_bytes (80 MiB) in all), oldest first, behind one spin lock (huge blocks are
 // rare next to the cost of the system calls the cache saves). A request takes
-// the best fit among mappings whose reservation holds it: the one whose dirty
-// bytes cover it with the least excess, else the one with the most dirty bytes
-// (fewest page faults); excess dirty bytes beyond a bound are purged. Entries
+// the best fit among all cached mappings: the one whose dirty bytes cover it
+// with the least excess, else the one with the most dirty bytes (fewest page
+// faults). A reservation too small for the request grows (mremap in place, or
+// its pages move to a fresh reservation: no copy, no fault); dirty bytes beyond
+// a bound past the block are split off at a 4 MiB boundary and cached as a
+// mapping of their own (pages kept, counted as mapped by their dirty bytes). Entries
 // are unmapped when they have waited HEAPKIT_PURGE_DELAY ms (checked on every
 // huge malloc/free and in every heap purge), when the cache is over its bound
 // (oldest first), and all at once by malloc_trim. HEAPKIT_PURGE_DELAY=0

@@ -14,6 +14,9 @@
 #include <cstring>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 namespace {
 
 using heapkit::hkmalloc::huge_cache_purge;
@@ -159,6 +162,58 @@ TEST_F(hk_huge, cache_is_bounded) {
     const std::size_t mapped = heapkit::gp_stats().mapped_bytes;
     hk_free(big);
     EXPECT_LE(heapkit::gp_stats().mapped_bytes + 100 * MiB, mapped);
+}
+
+// OS pages wholly inside [p, p + n) that are resident.
+std::size_t resident_pages(const void* p, std::size_t n) {
+    const std::uintptr_t ps = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
+    const std::uintptr_t first = (a + ps - 1) & ~(ps - 1), last = (a + n) & ~(ps - 1);
+    if (last <= first) return 0;
+    std::vector<unsigned char> vec((last - first) / ps);
+    if (::mincore(reinterpret_cast<void*>(first), last - first, vec.data()) != 0) return 0;
+    std::size_t resident = 0;
+    for (unsigned char v : vec) resident += v & 1u;
+    return resident;
+}
+
+TEST_F(hk_huge, cached_mapping_too_small_for_a_request_is_grown_with_its_pages) {
+    void* p = hk_malloc(3 * MiB);  // a 4 MiB reservation
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 0xff, 3 * MiB);
+    hk_free(p);
+    ASSERT_EQ(huge_cache_stats().blocks, 1u);
+    auto* z = static_cast<unsigned char*>(hk_calloc(1, 6 * MiB));  // needs 8 MiB: the cached one grows
+    ASSERT_NE(z, nullptr);
+    EXPECT_EQ(huge_cache_stats().blocks, 0u);
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(z) & segment_mask, reinterpret_cast<std::uintptr_t>(p) & segment_mask);
+#if !defined(__SANITIZE_THREAD__)  // under TSan mremap is refused: a fresh mapping instead
+    EXPECT_GT(resident_pages(z, MiB), 0u) << "the cached pages should have come along, not been faulted";
+#endif
+    for (std::size_t i = 0; i < 6 * MiB; ++i) ASSERT_EQ(z[i], 0) << i;
+    hk_free(z);
+}
+
+TEST_F(hk_huge, excess_of_a_reused_mapping_stays_cached_as_its_own_mapping) {
+    void* big = hk_malloc(14 * MiB);  // a 16 MiB reservation
+    ASSERT_NE(big, nullptr);
+    std::memset(big, 1, 14 * MiB);
+    hk_free(big);
+    ASSERT_EQ(huge_cache_stats().blocks, 1u);
+    void* small = hk_malloc(MiB);  // takes it; all but its first 4 MiB go back to the cache, pages kept
+    ASSERT_NE(small, nullptr);
+    EXPECT_EQ(small, big);
+    EXPECT_EQ(huge_cache_stats().blocks, 1u);
+    EXPECT_GE(huge_cache_stats().dirty_bytes, 10 * MiB);
+    void* other = hk_malloc(9 * MiB);  // the split-off mapping serves another request
+    ASSERT_NE(other, nullptr);
+    EXPECT_EQ(huge_cache_stats().blocks, 0u);
+    EXPECT_EQ(static_cast<char*>(other) - static_cast<char*>(small), static_cast<std::ptrdiff_t>(4 * MiB));
+    std::memset(other, 2, 9 * MiB);
+    std::memset(small, 3, MiB);
+    hk_free(small);
+    hk_free(other);
+    EXPECT_EQ(huge_cache_stats().blocks, 2u);
 }
 
 TEST_F(hk_huge, purge_delay_is_honoured) {

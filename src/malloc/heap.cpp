@@ -40,6 +40,10 @@ constinit std::atomic<bool> g_atfork_done{false};
 constinit pthread_key_t g_thread_key = 0;  // valid once g_init_state == 2
 
 constexpr std::size_t meta_chunk = std::size_t{1} << 20;
+// One in this many refills of a current page (heap_malloc_slow) and frees
+// that empty a kept page (page_emptied) checks whether to purge: both paths
+// otherwise never read the clock, and a thread may do all its work on them.
+constexpr std::uint32_t purge_check_every = 64;
 
 // ---- lists ----
 
@@ -574,8 +578,9 @@ void heap_maybe_purge(heap* h) noexcept {
 }
 
 // A local free emptied pg: retire it unless it is the only page of its class.
-// A kept page notes when it emptied (as the heap's clock last read, no clock
-// read here: a lone block's malloc/free pair comes here each time), so a purge
+// A kept page notes when it emptied (as the heap's clock last read: a lone
+// block's malloc/free pair comes here each time, so the clock is read only
+// one time in purge_check_every, to check whether to purge), so a purge
 // retires it once it has stayed empty for the delay.
 void page_emptied(heap* h, page* pg) noexcept {
     const page_queue& q = h->queues[pg->size_class];
@@ -586,7 +591,15 @@ void page_emptied(heap* h, page* pg) noexcept {
             pg->free = pg->local_free;
             pg->local_free = nullptr;
         }
-        pg->free_since_ms = h->clock_ms;
+        if (--h->purge_check_countdown != 0) {
+            pg->free_since_ms = h->clock_ms;
+            return;
+        }
+        h->purge_check_countdown = purge_check_every;
+        const int saved_errno = errno;
+        pg->free_since_ms = heap_clock(h);  // fresh: this purge leaves pg alone
+        heap_maybe_purge(h);
+        errno = saved_errno;
         return;
     }
     const int saved_errno = errno;
@@ -760,10 +773,13 @@ void* heap_malloc_slow(heap* h, std::size_t size) noexcept {
     const unsigned c = class_of(size);
     page* pg = h->current[c];
     // The common refill: the current page's own frees (and any remote ones),
-    // without looking at the clock, the revisit list or other pages.
-    if (pg->local_free != nullptr) {
+    // without looking at the clock, the revisit list or other pages — except
+    // one time in purge_check_every, which goes the long way (heap_maybe_purge,
+    // then find_page refills the same page).
+    if (pg->local_free != nullptr && --h->purge_check_countdown != 0) {
         page_collect(pg);
     } else {
+        if (h->purge_check_countdown == 0) h->purge_check_countdown = purge_check_every;
         if (h->revisit.load(std::memory_order_relaxed) != nullptr) process_revisit(h);
         heap_maybe_purge(h);
         pg = find_page(h, c);

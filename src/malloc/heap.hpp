@@ -88,6 +88,8 @@ struct heap {
     std::uint64_t last_purge_ms = 0;
     // now_ms() as this heap's slow paths last read it (<= now_ms()); stamps kept empty pages
     std::uint64_t clock_ms = 0;
+    // refills of a current page and frees emptying a kept page left before one checks whether to purge
+    std::uint32_t purge_check_countdown = 1;
     heap* next_all = nullptr;   // every heap ever made (for stats); never unlinked
     heap* next_free = nullptr;  // in the pool of heaps without a thread
     bool active = false;        // owned by a live thread

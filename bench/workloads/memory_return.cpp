@@ -1,6 +1,6 @@
 // memory-return: does the allocator give memory back? Builds a big working
 // set (small and medium blocks, about 256 MiB), frees all of it, sleeps past
-// the purge delays (1 s: heapkit's default is 250 ms; jemalloc's default
+// the purge delays (1 s: heapkit's default is 100 ms; jemalloc's default
 // decay is 10 s, so it is not expected to have returned everything), then
 // does a little allocation work — as a program that carries on would, and
 // because some allocators purge only when called — sleeps a moment and reads

@@ -60,7 +60,7 @@ struct malloc_options {
     bool verbose = false;               // HEAPKIT_VERBOSE
     bool stats = false;                 // HEAPKIT_STATS: print statistics at exit
     bool huge_pages = false;            // HEAPKIT_HUGE_PAGES
-    std::int64_t purge_delay_ms = 250;  // HEAPKIT_PURGE_DELAY; < 0: never purge
+    std::int64_t purge_delay_ms = 100;  // HEAPKIT_PURGE_DELAY; < 0: never purge
 };
 // The options in force (reads the environment on first use).
 HEAPKIT_MALLOC_API malloc_options current_malloc_options() noexcept;

@@ -42,7 +42,7 @@ void options_init() noexcept {
     g_options.verbose = env_flag("HEAPKIT_VERBOSE", false);
     g_options.stats = env_flag("HEAPKIT_STATS", false);
     g_options.huge_pages = env_flag("HEAPKIT_HUGE_PAGES", false);
-    g_options.purge_delay_ms = env_int("HEAPKIT_PURGE_DELAY", 250);
+    g_options.purge_delay_ms = env_int("HEAPKIT_PURGE_DELAY", 100);
     if (g_options.stats) {
         const int fd = ::fcntl(2, F_DUPFD_CLOEXEC, 200);  // a high number, out of the program's way
         if (fd >= 0) g_options.stats_fd = fd;

@@ -5,7 +5,7 @@
 //   HEAPKIT_VERBOSE=1        one line on stderr at initialisation and when the OS refuses memory
 //   HEAPKIT_STATS=1          print statistics to stderr at exit
 //   HEAPKIT_PURGE_DELAY=ms   how long an unused page/segment stays committed before it is
-//                            given back to the OS (default 250; 0 = at once; -1 = never)
+//                            given back to the OS (default 100; 0 = at once; -1 = never)
 //   HEAPKIT_HUGE_PAGES=1     ask for transparent huge pages on segments (madvise)
 //
 // Invariant: values are written once, by options_init() inside global_init(),
@@ -21,7 +21,7 @@ struct options {
     bool verbose = false;
     bool stats = false;
     bool huge_pages = false;
-    std::int64_t purge_delay_ms = 250;  // < 0: never purge
+    std::int64_t purge_delay_ms = 100;  // < 0: never purge
     int stats_fd = 2;                   // with `stats`: a duplicate of stderr taken at start-up, so the
                                         // table still gets out when the program closes fd 2 (GNU ls does)
 };

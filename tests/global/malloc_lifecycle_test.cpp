@@ -266,7 +266,7 @@ TEST_F(preloaded_helper, dlopen_dlclose) {
 TEST_F(preloaded_helper, verbose_prints_one_line_at_initialisation) {
     output r = shell(preloaded("HEAPKIT_VERBOSE=1", "owned 2>&1"));
     EXPECT_TRUE(exited_zero(r.status));
-    EXPECT_EQ(r.out, "heapkit: malloc initialised; purge delay in ms: 250\nheapkit active\n");
+    EXPECT_EQ(r.out, "heapkit: malloc initialised; purge delay in ms: 100\nheapkit active\n");
     r = shell(preloaded("HEAPKIT_VERBOSE=1 HEAPKIT_PURGE_DELAY=-1", "owned 2>&1"));
     EXPECT_NE(r.out.find("heapkit: malloc initialised; purging off"), std::string::npos) << r.out;
     r = shell(preloaded("", "owned 2>&1"));  // off by default: nothing on stderr

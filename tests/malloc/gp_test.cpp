@@ -220,6 +220,6 @@ TEST(hk_death, immediate_double_free_is_reported) {
 TEST(hk, options_have_their_defaults) {
     const heapkit::malloc_options o = heapkit::current_malloc_options();
     if (std::getenv("HEAPKIT_PURGE_DELAY") == nullptr) {
-        EXPECT_EQ(o.purge_delay_ms, 250);
+        EXPECT_EQ(o.purge_delay_ms, 100);
     }
 }

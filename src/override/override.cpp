@@ -55,19 +55,49 @@ constexpr std::size_t page = 4096;
 // our throwing one inside its try/catch(...) — the standard's definition.
 // This file is then built with -fno-exceptions and refers to nothing of the
 // C++ runtime; the exceptions thrown through it still unwind (.eh_frame).
+//
+// The runtime is looked for in the global scope first (a C++ program), then
+// in the runtime libraries by name among those already loaded: a C program
+// (python3) may have loaded C++ code with dlopen(RTLD_LOCAL), which keeps its
+// libstdc++ out of the global scope.
+constexpr const char* cxx_runtimes[] = {"libstdc++.so.6", "libc++.so.1", "libc++abi.so.1"};
+
+// `name` as a loaded C++ runtime library defines it (not as libheapkit.so does), or nullptr.
+void* runtime_library_symbol(const char* name) noexcept {
+    for (const char* lib : cxx_runtimes) {
+        void* h = ::dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);  // only if already loaded
+        if (h == nullptr) continue;
+        void* f = ::dlsym(h, name);
+        ::dlclose(h);  // drops the reference RTLD_NOLOAD took; whoever loaded it keeps it loaded
+        if (f != nullptr) return f;
+    }
+    return nullptr;
+}
+
+void* runtime_symbol(const char* name) noexcept {
+    void* f = ::dlsym(RTLD_DEFAULT, name);
+    return f != nullptr ? f : runtime_library_symbol(name);
+}
+
 std::new_handler current_new_handler() noexcept {
     using get_fn = std::new_handler (*)() noexcept;
-    auto get = reinterpret_cast<get_fn>(::dlsym(RTLD_DEFAULT, "_ZSt15get_new_handlerv"));
+    auto get = reinterpret_cast<get_fn>(runtime_symbol("_ZSt15get_new_handlerv"));
     return get != nullptr ? get() : nullptr;
 }
 
 [[noreturn]] void throw_bad_alloc() {
     using throw_fn = void (*)();
-    auto fn = reinterpret_cast<throw_fn>(::dlsym(RTLD_DEFAULT, "_ZSt17__throw_bad_allocv"));
+    auto fn = reinterpret_cast<throw_fn>(runtime_symbol("_ZSt17__throw_bad_allocv"));
     if (fn != nullptr) fn();
     static const char msg[] = "heapkit: operator new: out of memory; no C++ runtime found to throw std::bad_alloc\n";
     (void)!::write(2, msg, sizeof msg - 1);
     ::abort();
+}
+
+// The runtime's own nothrow operator new `name` (RTLD_NEXT skips ours), or nullptr.
+void* runtime_nothrow_new(const char* name) noexcept {
+    void* f = ::dlsym(RTLD_NEXT, name);
+    return f != nullptr ? f : runtime_library_symbol(name);
 }
 #else
 std::new_handler current_new_handler() noexcept { return std::get_new_handler(); }
@@ -93,13 +123,13 @@ void* new_nothrow(std::size_t n, std::size_t align) noexcept {
     using nothrow_aligned_fn = void* (*)(std::size_t, std::align_val_t, const std::nothrow_t&) noexcept;
     const std::nothrow_t tag{};
     if (align <= 16) {
-        auto next = reinterpret_cast<nothrow_fn>(::dlsym(RTLD_NEXT, "_ZnwmRKSt9nothrow_t"));
+        auto next = reinterpret_cast<nothrow_fn>(runtime_nothrow_new("_ZnwmRKSt9nothrow_t"));
         if (next != nullptr) return next(n, tag);
     } else {
-        auto next = reinterpret_cast<nothrow_aligned_fn>(::dlsym(RTLD_NEXT, "_ZnwmSt11align_val_tRKSt9nothrow_t"));
+        auto next = reinterpret_cast<nothrow_aligned_fn>(runtime_nothrow_new("_ZnwmSt11align_val_tRKSt9nothrow_t"));
         if (next != nullptr) return next(n, std::align_val_t{align}, tag);
     }
-    return nullptr;  // no runtime after us: nobody could have installed the handler through it
+    return nullptr;  // no runtime found: nobody could have installed the handler through it
 #else
     try {
         return new_loop(n, align);

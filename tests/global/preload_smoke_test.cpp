@@ -54,6 +54,17 @@ TEST_F(preload, a_c_program_does_not_load_the_cxx_runtime) {
     EXPECT_EQ(maps.find("libgcc_s"), std::string::npos) << maps;
 }
 
+#if defined(HEAPKIT_CXX_MODULE_HOST) && defined(HEAPKIT_CXX_MODULE)
+TEST_F(preload, a_cxx_module_loaded_locally_by_a_c_host_gets_bad_alloc) {
+    // libheapkit.so finds the module's C++ runtime although it is not in the global scope:
+    // the new_handler is called, then std::bad_alloc is thrown; nothrow new returns null.
+    int status = 0;
+    const std::string out = run(std::string(HEAPKIT_CXX_MODULE_HOST) + " " + HEAPKIT_CXX_MODULE + " 2>&1", &status);
+    EXPECT_EQ(status, 0) << out;
+    EXPECT_EQ(out, "new: bad_alloc, handler calls 3\nnothrow new: null, handler calls 3\n");
+}
+#endif
+
 TEST_F(preload, python_computes_with_threads) {
     if (!have("python3")) GTEST_SKIP() << "no python3";
     int status = 0;

@@ -531,13 +531,17 @@ void heap_purge(heap* h, std::uint64_t now, bool force) noexcept {
     const std::int64_t delay = get_options().purge_delay_ms;
     if (delay < 0 && !force) return;
     const std::uint64_t d = delay < 0 ? 0 : static_cast<std::uint64_t>(delay);
+    const std::uint64_t previous_purge = h->last_purge_ms;
     h->last_purge_ms = now;
     huge_cache_purge(now, delay, force);  // [large.cpp] freed huge mappings waiting for reuse
     process_revisit(h);
     // Empty pages still queued: all their blocks came back remotely, or the
     // page is the only one of its class (kept by page_emptied). A kept page is
     // retired once it has been empty for the delay, and its memory is then
-    // purged below at once, as a page unused since it emptied would be.
+    // purged below at once, as a page unused since it emptied would be. Its
+    // stamp is the heap's clock as last read, which may be old when it emptied
+    // (fast paths do not read the clock): only a page already empty at the
+    // previous purge (stamped before it) is old enough to trust the stamp.
     for (unsigned c = 0; c < class_count; ++c) {
         for (page* pg = h->queues[c].first; pg != nullptr;) {
             page* next = pg->next;
@@ -547,7 +551,7 @@ void heap_purge(heap* h, std::uint64_t now, bool force) noexcept {
                 pg->free_since_ms = now;  // in use now
             } else if (force || pg != h->queues[c].first || next != nullptr) {
                 page_retire(h, pg);
-            } else if (now - pg->free_since_ms >= d) {
+            } else if (pg->free_since_ms < previous_purge && now - pg->free_since_ms >= d) {
                 const std::uint64_t since = pg->free_since_ms;
                 page_retire(h, pg);
                 pg->free_since_ms = since;
@@ -725,6 +729,8 @@ std::uint64_t now_ms() noexcept {
     ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return static_cast<std::uint64_t>(ts.tv_sec) * 1000 + static_cast<std::uint64_t>(ts.tv_nsec) / 1000000;
 }
+
+bool global_init_done() noexcept { return g_init_state.load(std::memory_order_acquire) == 2; }
 
 void global_init() noexcept {
     if (g_init_state.load(std::memory_order_acquire) == 2) return;

@@ -177,6 +177,8 @@ inline void heap_free(void* p) noexcept {
 
 // Global one-time initialisation (options, thread-exit key, fork handlers); idempotent.
 void global_init() noexcept;
+// True once global_init() has run to its end.
+bool global_init_done() noexcept;
 // This thread's heap, made on first use; nullptr when out of memory.
 heap* heap_get_or_init() noexcept;
 // Pushes pg on the revisit list of its segment's owner (called by the remote freer that took `notify`).

@@ -9,12 +9,12 @@
 //   local_free  ──► blk ──► blk        free() by the owner pushes here
 //   thread_free ══► blk ══► blk | st   free() by other threads pushes here (atomic CAS)
 //
-// When `free` runs dry the owner's slow path moves thread_free (one atomic
-// exchange) and local_free into `free`, and carves more blocks lazily (so a
-// fresh page touches only the memory it hands out). thread_free also holds
-// how many blocks its list has (bits 48-63; a page has at most 4096 blocks,
-// and blocks lie below 2^47), so collecting does not walk the list to count
-// it: the list becomes `free` as it is. The low two bits of thread_free carry
+// When `free` runs dry the owner's slow path takes thread_free's list (one
+// atomic CAS) as its new `free` list, or else moves local_free there, and
+// carves more blocks lazily (so a fresh page touches only the memory it hands
+// out). thread_free also holds how many blocks its list has (bits 48-63; a
+// page has at most 4096 blocks, and blocks lie below 2^47), so collecting
+// does not walk the list to count it. The low two bits of thread_free carry
 // the "notify" state of a full page (see heap.hpp):
 //   none      - nothing to do;
 //   notify    - the page sits in its heap's full list; the next remote free
@@ -79,7 +79,7 @@ struct alignas(64) page {
     std::atomic<std::uint8_t> flags{page_unused};  // page_* bits; written by the owner, read by remote frees
 
     // ---- line 2: remote frees, slow path ----
-    alignas(64) std::atomic<std::uintptr_t> thread_free{0};  // block* | notify state
+    alignas(64) std::atomic<std::uintptr_t> thread_free{0};  // count << 48 | block* | notify state
     std::uint32_t capacity = 0;                              // blocks carved so far; <= reserved
     std::uint32_t reserved = 0;                              // blocks that fit in the page
     std::uint32_t used_counted = 0;                          // `used` when it was last added to the heap's statistics
@@ -119,7 +119,9 @@ inline bool block_start_ok(std::uint64_t magic, std::uintptr_t offset) noexcept 
 
 // Carves up to a few KiB more blocks into the free list (capacity < reserved).
 void page_extend(page* pg) noexcept;
-// Moves thread_free and local_free into free; returns the number of remote frees collected.
+// Takes thread_free's blocks back (used -= their count): they become `free`
+// when it is empty, else join local_free; then an empty `free` takes
+// local_free. Returns the number of remote frees collected.
 std::uint32_t page_collect(page* pg) noexcept;
 // Pushes a block freed by a thread other than the owner (lock-free); when the
 // push clears the page's notify state, the page goes on its owner's revisit list.

@@ -74,9 +74,9 @@ extern "C" __attribute__((visibility("default"))) void hk_print_stats(int fd) no
 }
 
 // HEAPKIT_STATS=1: the table at exit (a destructor function, not a static object),
-// also for a program that never allocated (the options are read here then).
+// also for a program that never allocated (only the options are read then).
 __attribute__((destructor)) static void hk_stats_at_exit() {
-    heapkit::hkmalloc::global_init();
+    if (!heapkit::hkmalloc::global_init_done()) heapkit::hkmalloc::options_init();
     const heapkit::hkmalloc::options& o = heapkit::hkmalloc::get_options();
     if (o.stats) heapkit::hkmalloc::stats_print(o.stats_fd);
 }

@@ -107,7 +107,9 @@ TEST(hk, realloc_growth_moves_a_block_with_headroom) {
         ASSERT_NE(q, nullptr);
         if (b != nullptr && q != b) ++moves;
         b = q;
-        if (n > 16 * 1024) ASSERT_EQ(b[n - 65], static_cast<unsigned char>((n - 64) / 64));  // the previous last byte
+        if (n > 16 * 1024) {
+            ASSERT_EQ(b[n - 65], static_cast<unsigned char>((n - 64) / 64));  // the previous last byte
+        }
         b[n - 1] = static_cast<unsigned char>(n / 64);
     }
     EXPECT_LE(moves, 8u);  // every 12.5 % class step would be 24 moves

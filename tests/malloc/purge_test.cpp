@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "resident.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -22,18 +24,7 @@ namespace {
 
 constexpr std::size_t KiB = 1024;
 
-// OS pages wholly inside [p, p + n) that are resident (0 when the range is not mapped at all).
-std::size_t resident_pages(const void* p, std::size_t n) {
-    const std::uintptr_t ps = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p);
-    const std::uintptr_t first = (a + ps - 1) & ~(ps - 1), last = (a + n) & ~(ps - 1);
-    if (last <= first) return 0;
-    std::vector<unsigned char> vec((last - first) / ps);
-    if (::mincore(reinterpret_cast<void*>(first), last - first, vec.data()) != 0) return 0;  // ENOMEM: unmapped
-    std::size_t resident = 0;
-    for (unsigned char v : vec) resident += v & 1u;
-    return resident;
-}
+using heapkit::testing::resident_pages;
 
 // A little allocation work that needs more than one page of its class, so it
 // reaches the slow path that purges (as a program that carries on would).

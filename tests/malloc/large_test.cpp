@@ -173,12 +173,18 @@ TEST_F(hk_huge, cache_is_bounded) {
 
 using heapkit::testing::resident_pages;
 
-TEST_F(hk_huge, cached_mapping_too_small_for_a_request_is_grown_with_its_pages) {
-    void* p = hk_malloc(3 * MiB);  // a 4 MiB reservation
-    ASSERT_NE(p, nullptr);
-    std::memset(p, 0xff, 3 * MiB);
+// Leaves in the cache one mapping whose block of n bytes was written (resident); returns the block.
+void* cache_one_written(std::size_t n) {
+    void* p = hk_malloc(n);
+    EXPECT_NE(p, nullptr);
+    std::memset(p, 0xff, n);
     hk_free(p);
-    ASSERT_EQ(huge_cache_stats().blocks, 1u);
+    EXPECT_EQ(huge_cache_stats().blocks, 1u);
+    return p;
+}
+
+TEST_F(hk_huge, cached_mapping_too_small_for_a_request_is_grown_with_its_pages) {
+    cache_one_written(3 * MiB);                                    // a 4 MiB reservation
     auto* z = static_cast<unsigned char*>(hk_calloc(1, 6 * MiB));  // needs 8 MiB: the cached one grows
     ASSERT_NE(z, nullptr);
     EXPECT_EQ(huge_cache_stats().blocks, 0u);
@@ -190,12 +196,8 @@ TEST_F(hk_huge, cached_mapping_too_small_for_a_request_is_grown_with_its_pages) 
 }
 
 TEST_F(hk_huge, excess_of_a_reused_mapping_stays_cached_as_its_own_mapping) {
-    void* big = hk_malloc(14 * MiB);  // a 16 MiB reservation
-    ASSERT_NE(big, nullptr);
-    std::memset(big, 1, 14 * MiB);
-    hk_free(big);
-    ASSERT_EQ(huge_cache_stats().blocks, 1u);
-    void* small = hk_malloc(MiB);  // takes it; all but its first 4 MiB go back to the cache, pages kept
+    void* big = cache_one_written(14 * MiB);  // a 16 MiB reservation
+    void* small = hk_malloc(MiB);             // takes it; all but its first 4 MiB go back to the cache, pages kept
     ASSERT_NE(small, nullptr);
     EXPECT_EQ(small, big);
     EXPECT_EQ(huge_cache_stats().blocks, 1u);

@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pattern.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -27,24 +29,36 @@ struct conformance_traits {
     static std::unique_ptr<A> make() { return std::make_unique<A>(); }
     static constexpr std::size_t max_block = std::size_t{8} << 20;  // largest size the suite asks for
     static constexpr std::size_t max_align = std::size_t{1} << 16;  // largest alignment (page size and beyond)
-    static constexpr bool always_fails = false;                      // heapkit::null
+    static constexpr bool always_fails = false;                     // heapkit::null
 };
 
-// A byte pattern that depends on the block and the offset, so a block that
-// overlaps another or loses data is seen.
-inline unsigned char pattern(std::size_t seed, std::size_t i) noexcept {
-    return static_cast<unsigned char>((seed * 131 + i * 7 + (i >> 8)) & 0xff);
+// Allocates blocks of layout l from a until it fails, checking that the
+// failure is a value (the empty block), and fills block i with fill(.., i).
+// Returns the blocks in the order they came.
+template <class A>
+std::vector<void*> allocate_until_exhausted(A& a, layout l) {
+    std::vector<void*> blocks;
+    for (;;) {
+        const memory_block b = a.allocate(l);
+        if (!b) {
+            EXPECT_EQ(b.ptr, nullptr);
+            EXPECT_EQ(b.size, 0u);
+            return blocks;
+        }
+        fill(b.ptr, l.size(), blocks.size());
+        blocks.push_back(b.ptr);
+    }
 }
-inline void fill(void* p, std::size_t n, std::size_t seed) noexcept {
-    auto* b = static_cast<unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) b[i] = pattern(seed, i);
-}
-// The index of the first byte that differs from the pattern, or n.
-inline std::size_t first_mismatch(const void* p, std::size_t n, std::size_t seed) noexcept {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i)
-        if (b[i] != pattern(seed, i)) return i;
-    return n;
+
+// Frees one block twice while another stays live: what the death tests of
+// allocators that detect a double free expect reported.
+template <class A>
+void free_twice(A& a) {
+    const layout l = *layout::from(100, 8);
+    const memory_block x = a.allocate(l);
+    (void)a.allocate(l);
+    a.deallocate(x.ptr, l);
+    a.deallocate(x.ptr, l);
 }
 
 template <class A>
@@ -312,8 +326,8 @@ REGISTER_TYPED_TEST_SUITE_P(conformance, zero_size_is_legal_and_aligned, every_a
 }  // namespace heapkit::testing
 
 // Runs the conformance suite against allocator type `...` under the name `name`.
-#define HEAPKIT_CONFORMANCE(name, ...)                                                       \
-    namespace heapkit::testing {                                                              \
-    INSTANTIATE_TYPED_TEST_SUITE_P(name, conformance, ::testing::Types<__VA_ARGS__>);          \
-    }                                                                                         \
+#define HEAPKIT_CONFORMANCE(name, ...)                                                \
+    namespace heapkit::testing {                                                      \
+    INSTANTIATE_TYPED_TEST_SUITE_P(name, conformance, ::testing::Types<__VA_ARGS__>); \
+    }                                                                                 \
     static_assert(true)

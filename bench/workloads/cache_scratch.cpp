@@ -18,11 +18,7 @@ constexpr std::size_t object = 8;
 
 void worker(void* initial, long long iterations, long long writes, int self) {
     std::free(initial);
-    for (long long i = 0; i < iterations; ++i) {
-        auto* p = static_cast<volatile unsigned char*>(checked_malloc(name, object));
-        write_and_check(name, p, object, writes, self);
-        std::free(const_cast<unsigned char*>(p));
-    }
+    churn_objects(name, object, iterations, writes, self);
 }
 
 }  // namespace

@@ -14,14 +14,6 @@ using namespace heapkit::workload;
 constexpr const char* name = "cache-thrash";
 constexpr std::size_t object = 8;
 
-void worker(long long iterations, long long writes, int self) {
-    for (long long i = 0; i < iterations; ++i) {
-        auto* p = static_cast<volatile unsigned char*>(checked_malloc(name, object));
-        write_and_check(name, p, object, writes, self);
-        std::free(const_cast<unsigned char*>(p));
-    }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -29,7 +21,7 @@ int main(int argc, char** argv) {
     const long long iterations = o.count(30000, 10);
     const long long writes = 20000;
     std::vector<std::thread> threads;
-    for (int t = 0; t < o.threads; ++t) threads.emplace_back(worker, iterations, writes, t);
+    for (int t = 0; t < o.threads; ++t) threads.emplace_back(churn_objects, name, object, iterations, writes, t);
     for (auto& th : threads) th.join();
     result("writes", iterations * writes * o.threads);
     return 0;

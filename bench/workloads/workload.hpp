@@ -160,6 +160,16 @@ inline void write_and_check(const char* workload, volatile unsigned char* p, std
     }
 }
 
+// The false-sharing workloads' thread: `iterations` times, mallocs an object
+// of `object` bytes, runs write_and_check on it and frees it.
+inline void churn_objects(const char* workload, std::size_t object, long long iterations, long long writes, int self) {
+    for (long long i = 0; i < iterations; ++i) {
+        auto* p = static_cast<volatile unsigned char*>(checked_malloc(workload, object));
+        write_and_check(workload, p, object, writes, self);
+        std::free(const_cast<unsigned char*>(p));
+    }
+}
+
 inline long long status_kb(const char* field) {
     std::FILE* f = std::fopen("/proc/self/status", "r");
     if (f == nullptr) return -1;

@@ -6,12 +6,13 @@
 #include <vector>
 
 #include "conformance.hpp"
-#include "seeds.hpp"
 #include "fixed_buffer.hpp"
+#include "seeds.hpp"
 #include "shadow_model.hpp"
 
 namespace {
 using heapkit::layout;
+using heapkit::testing::allocate_until_exhausted;
 using heapkit::testing::fill;
 using heapkit::testing::first_mismatch;
 using heapkit::testing::on_buffer;
@@ -170,17 +171,7 @@ TEST(buddy, grow_merges_free_right_buddies_in_place_and_shrink_splits) {
 
 TEST(buddy, exhausted_arena_fails_with_a_value_and_recovers) {
     small_buddy a;
-    std::vector<void*> blocks;
-    for (;;) {
-        auto b = a.allocate(lay(100));  // 128-byte blocks: exactly 32 fit
-        if (!b) {
-            EXPECT_EQ(b.ptr, nullptr);
-            EXPECT_EQ(b.size, 0u);
-            break;
-        }
-        fill(b.ptr, 100, blocks.size());
-        blocks.push_back(b.ptr);
-    }
+    std::vector<void*> blocks = allocate_until_exhausted(a, lay(100));  // 128-byte blocks: exactly 32 fit
     ASSERT_EQ(blocks.size(), 32u);
     EXPECT_EQ(a.stats().free_bytes, 0u);
     EXPECT_FALSE(a.allocate(lay(1)));
@@ -266,10 +257,7 @@ void free_foreign() {
 }
 void free_twice() {
     small_buddy a;
-    auto x = a.allocate(lay(100));
-    a.allocate(lay(100));
-    a.deallocate(x.ptr, lay(100));
-    a.deallocate(x.ptr, lay(100));
+    heapkit::testing::free_twice(a);
 }
 
 TEST(buddy_death, a_foreign_pointer_or_double_free_is_reported) {

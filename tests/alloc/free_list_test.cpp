@@ -6,12 +6,13 @@
 #include <vector>
 
 #include "conformance.hpp"
-#include "seeds.hpp"
 #include "fixed_buffer.hpp"
+#include "seeds.hpp"
 #include "shadow_model.hpp"
 
 namespace {
 using heapkit::layout;
+using heapkit::testing::allocate_until_exhausted;
 using heapkit::testing::fill;
 using heapkit::testing::first_mismatch;
 using heapkit::testing::on_buffer;
@@ -100,17 +101,7 @@ TYPED_TEST(free_list_policy, coalescing_merges_both_neighbours) {
 
 TYPED_TEST(free_list_policy, exhausted_buffer_fails_with_a_value_and_recovers) {
     on_buffer<heapkit::free_list<TypeParam>, 64 << 10> a;
-    std::vector<void*> blocks;
-    for (;;) {
-        auto b = a.allocate(lay(1000));
-        if (!b) {
-            EXPECT_EQ(b.ptr, nullptr);
-            EXPECT_EQ(b.size, 0u);
-            break;
-        }
-        fill(b.ptr, 1000, blocks.size());
-        blocks.push_back(b.ptr);
-    }
+    std::vector<void*> blocks = allocate_until_exhausted(a, lay(1000));
     ASSERT_GT(blocks.size(), 50u);
     EXPECT_FALSE(a.allocate(lay(1000)));
     // a failed grow leaves the block as it was
@@ -321,10 +312,7 @@ TEST(free_list, add_pool_serves_from_the_callers_memory) {
 #ifndef NDEBUG
 void free_twice() {
     on_buffer<heapkit::free_list<>, 4096> a;
-    auto x = a.allocate(lay(100));
-    a.allocate(lay(100));
-    a.deallocate(x.ptr, lay(100));
-    a.deallocate(x.ptr, lay(100));
+    heapkit::testing::free_twice(a);
 }
 
 TEST(free_list_death, a_double_free_is_reported) {

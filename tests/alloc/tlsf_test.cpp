@@ -6,13 +6,14 @@
 #include <vector>
 
 #include "conformance.hpp"
-#include "seeds.hpp"
 #include "fixed_buffer.hpp"
+#include "seeds.hpp"
 #include "shadow_model.hpp"
 
 namespace {
 using heapkit::layout;
 using heapkit::tlsf_class;
+using heapkit::testing::allocate_until_exhausted;
 using heapkit::testing::fill;
 using heapkit::testing::first_mismatch;
 using heapkit::testing::on_buffer;
@@ -196,17 +197,7 @@ TEST(tlsf, same_list_unlinks_at_head_middle_and_tail) {
 
 TEST(tlsf, exhausted_buffer_fails_with_a_value_and_recovers) {
     on_buffer<heapkit::tlsf<>, 64 << 10> a;
-    std::vector<void*> blocks;
-    for (;;) {
-        auto b = a.allocate(lay(1000));
-        if (!b) {
-            EXPECT_EQ(b.ptr, nullptr);
-            EXPECT_EQ(b.size, 0u);
-            break;
-        }
-        fill(b.ptr, 1000, blocks.size());
-        blocks.push_back(b.ptr);
-    }
+    std::vector<void*> blocks = allocate_until_exhausted(a, lay(1000));
     ASSERT_GT(blocks.size(), 50u);
     EXPECT_FALSE(a.grow(blocks[0], lay(1000), lay(60000)));
     EXPECT_EQ(first_mismatch(blocks[0], 1000, 0), 1000u);

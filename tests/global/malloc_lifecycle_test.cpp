@@ -13,6 +13,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pattern.hpp"
+
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -59,19 +61,9 @@ std::vector<std::size_t> class_sizes() {
     return s;
 }
 
-struct item {
-    unsigned char* p;
-    std::size_t n;
-    unsigned char seed;
-};
-void fill(const item& it) {
-    for (std::size_t i = 0; i < it.n; ++i) it.p[i] = static_cast<unsigned char>(it.seed + i * 13);
-}
-bool intact(const item& it) {
-    for (std::size_t i = 0; i < it.n; ++i)
-        if (it.p[i] != static_cast<unsigned char>(it.seed + i * 13)) return false;
-    return true;
-}
+using item = heapkit::testing::patterned;
+using heapkit::testing::fill;
+using heapkit::testing::intact;
 
 using output = heapkit::testing::shell_output;
 using heapkit::testing::shell;  // stdout only unless the command redirects

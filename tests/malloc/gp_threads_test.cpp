@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pattern.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -21,20 +23,9 @@
 
 namespace {
 
-struct item {
-    unsigned char* p;
-    std::size_t n;
-    unsigned char seed;
-};
-
-void fill(const item& it) {
-    for (std::size_t i = 0; i < it.n; ++i) it.p[i] = static_cast<unsigned char>(it.seed + i * 31);
-}
-bool intact(const item& it) {
-    for (std::size_t i = 0; i < it.n; ++i)
-        if (it.p[i] != static_cast<unsigned char>(it.seed + i * 31)) return false;
-    return true;
-}
+using item = heapkit::testing::patterned;
+using heapkit::testing::fill;
+using heapkit::testing::intact;
 
 // A bounded queue of blocks, locked (the allocator under test takes no lock; the test may).
 class channel {

@@ -513,26 +513,13 @@ void handler_throws() {
     throw handler_error{};
 }
 
-// Runs `alloc` (which must fail) with a new_handler that gives up after 3 calls.
+// Runs `alloc` (which must fail) with `handler` as the new_handler (one that
+// gives up after 3 calls, or one that throws handler_error); says how it
+// ended and how many times the handler ran.
 template <typename F>
-std::string fail_with_handler(F alloc) {
+std::string fail_with(std::new_handler handler, F alloc) {
     g_handler_calls = 0;
-    std::set_new_handler(&handler_then_give_up);
-    std::string r;
-    try {
-        void* p = alloc();
-        r = p == nullptr ? "null" : "ptr";
-    } catch (const std::bad_alloc&) {
-        r = "bad_alloc";
-    }
-    std::set_new_handler(nullptr);
-    return r + " handler_calls=" + std::to_string(g_handler_calls);
-}
-
-template <typename F>
-std::string fail_with_throwing_handler(F alloc) {
-    g_handler_calls = 0;
-    std::set_new_handler(&handler_throws);
+    std::set_new_handler(handler);
     std::string r;
     try {
         void* p = alloc();
@@ -600,28 +587,38 @@ void operator_new_cases() {
     line("delete(nullptr) forms", "done", 0);
 
     // failures: the new_handler loop, then bad_alloc or nullptr
-    line("new(huge) with handler", fail_with_handler([&] { return ::operator new(huge); }), 0);
-    line("new[](huge) with handler", fail_with_handler([&] { return ::operator new[](huge); }), 0);
-    line("new(huge,al 64) with handler", fail_with_handler([&] { return ::operator new(huge, a64); }), 0);
-    line("new[](huge,al 64) with handler", fail_with_handler([&] { return ::operator new[](huge, a64); }), 0);
-    line("new(huge,nothrow) with handler", fail_with_handler([&] { return ::operator new(huge, nt); }), 0);
-    line("new[](huge,nothrow) with handler", fail_with_handler([&] { return ::operator new[](huge, nt); }), 0);
-    line("new(huge,al 64,nothrow) with handler", fail_with_handler([&] { return ::operator new(huge, a64, nt); }), 0);
-    line("new[](huge,al 64,nothrow) with handler", fail_with_handler([&] { return ::operator new[](huge, a64, nt); }),
+    line("new(huge) with handler", fail_with(&handler_then_give_up, [&] { return ::operator new(huge); }), 0);
+    line("new[](huge) with handler", fail_with(&handler_then_give_up, [&] { return ::operator new[](huge); }), 0);
+    line("new(huge,al 64) with handler", fail_with(&handler_then_give_up, [&] { return ::operator new(huge, a64); }),
          0);
-    line("new(huge) without handler", fail_with_handler([&] {
-             std::set_new_handler(nullptr);
-             return ::operator new(huge);
-         }),
+    line("new[](huge,al 64) with handler",
+         fail_with(&handler_then_give_up, [&] { return ::operator new[](huge, a64); }), 0);
+    line("new(huge,nothrow) with handler", fail_with(&handler_then_give_up, [&] { return ::operator new(huge, nt); }),
          0);
-    line("new(huge,nothrow) without handler", fail_with_handler([&] {
-             std::set_new_handler(nullptr);
-             return ::operator new(huge, nt);
-         }),
+    line("new[](huge,nothrow) with handler",
+         fail_with(&handler_then_give_up, [&] { return ::operator new[](huge, nt); }), 0);
+    line("new(huge,al 64,nothrow) with handler",
+         fail_with(&handler_then_give_up, [&] { return ::operator new(huge, a64, nt); }), 0);
+    line("new[](huge,al 64,nothrow) with handler",
+         fail_with(&handler_then_give_up, [&] { return ::operator new[](huge, a64, nt); }), 0);
+    line("new(huge) without handler",
+         fail_with(&handler_then_give_up,
+                   [&] {
+                       std::set_new_handler(nullptr);
+                       return ::operator new(huge);
+                   }),
          0);
-    line("new(huge) handler throws its own", fail_with_throwing_handler([&] { return ::operator new(huge); }), 0);
-    line("new(huge,nothrow) handler throws", fail_with_throwing_handler([&] { return ::operator new(huge, nt); }), 0);
-    line("new(SIZE_MAX,al 4096) with handler", fail_with_handler([&] { return ::operator new(v_max, a4k); }), 0);
+    line("new(huge,nothrow) without handler",
+         fail_with(&handler_then_give_up,
+                   [&] {
+                       std::set_new_handler(nullptr);
+                       return ::operator new(huge, nt);
+                   }),
+         0);
+    line("new(huge) handler throws its own", fail_with(&handler_throws, [&] { return ::operator new(huge); }), 0);
+    line("new(huge,nothrow) handler throws", fail_with(&handler_throws, [&] { return ::operator new(huge, nt); }), 0);
+    line("new(SIZE_MAX,al 4096) with handler",
+         fail_with(&handler_then_give_up, [&] { return ::operator new(v_max, a4k); }), 0);
 }
 
 }  // namespace

@@ -6,7 +6,9 @@ set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev
           clang libclang-rt-14-dev python3
           # real programs run on libheapkit.so by the `realworld` tests
-          libpython3.11-testsuite git sqlite3 redis-server redis-tools)
+          libpython3.11-testsuite git sqlite3 redis-server redis-tools
+          # the profiler (src/trace): unwinding, symbols, compression; its report checked by go tool pprof and chromium
+          libunwind-dev libdw-dev libelf-dev libzstd-dev zlib1g-dev golang-go chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

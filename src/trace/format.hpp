@@ -73,7 +73,8 @@ static_assert(sizeof(chunk_header) == 32);
 // Event records carry `seq` as a delta from the previous event record of the
 // same chunk (the first one: from 0) and `time` (nanoseconds since the
 // process record's start, CLOCK_MONOTONIC_COARSE: a few ms resolution) as a
-// delta likewise. Addresses are zigzag deltas from the previous address field
+// zigzag delta from the previous event record's time (the coarse clock may
+// step back a little between CPUs). Addresses are zigzag deltas from the previous address field
 // of the chunk (`addr` state). Stack ids name `stack_node` records; 0 is the
 // empty stack.
 enum class record : std::uint8_t {

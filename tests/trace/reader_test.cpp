@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <random>
 
 #include "trace/trace_builder.hpp"
@@ -247,6 +248,43 @@ TEST(TraceReader, WithoutWatermarksHoldsAllAndStillOrders) {
     ASSERT_TRUE(r.open_memory(data.data(), data.size()));
     expect_events(drain(r), b.sorted());
     EXPECT_EQ(r.peak_held_events(), 300u);
+}
+
+// Dense seqs are placed by seq in one batch; sparse or repeated ones go
+// through the heap. Both give seq order (repeated seqs: file order).
+TEST(TraceReader, SparseAndRepeatedSeqsAlsoMerge) {
+    for (const std::uint64_t stride : {1, 2, 3, 100}) {
+        for (const bool repeat : {false, true}) {
+            SCOPED_TRACE("stride " + std::to_string(stride) + (repeat ? ", repeated seqs" : ""));
+            std::mt19937_64 rng(stride);
+            trace_builder b({.compression = codec::none});
+            std::uint64_t seq = 0;
+            for (int round = 0; round < 5; ++round) {
+                for (int i = 0; i < 1000; ++i) {
+                    if (!(repeat && i == 500)) seq += stride;  // i == 500 repeats the seq of 499
+                    b.alloc(static_cast<std::uint32_t>(rng() % 3), op::malloc, seq, 0, 0x1000 + 16 * (rng() % 100), 1);
+                }
+                b.round(seq + 1);
+            }
+            const bytes& data = b.finish();
+            reader r;
+            ASSERT_TRUE(r.open_memory(data.data(), data.size()));
+            const auto got = drain(r);
+            EXPECT_FALSE(r.error());
+            // Equal seqs: file order is the order of chunks cut (thread order of first use).
+            auto want = b.expected;
+            std::vector<std::uint32_t> first_use;
+            for (const auto& e : want)
+                if (std::find(first_use.begin(), first_use.end(), e.thread) == first_use.end())
+                    first_use.push_back(e.thread);
+            std::stable_sort(want.begin(), want.end(), [&](const event& a, const event& c) {
+                if (a.seq != c.seq) return a.seq < c.seq;
+                return std::find(first_use.begin(), first_use.end(), a.thread) <
+                       std::find(first_use.begin(), first_use.end(), c.thread);
+            });
+            expect_events(got, want);
+        }
+    }
 }
 
 TEST(TraceReader, EqualSeqsComeOutInFileOrder) {

@@ -149,6 +149,26 @@ inline bool varint_unchecked(const std::uint8_t*& p, std::uint64_t& v) {
     return false;
 }
 
+// The same, without branches on the varint's length when it has at most 8
+// bytes (the common case): one 8-byte load, the stop byte found by its clear
+// high bit, the 7-bit groups gathered in three steps.
+inline bool varint_fast(const std::uint8_t*& p, std::uint64_t& v) {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    const std::uint64_t stops = ~w & 0x8080808080808080ull;
+    if (stops == 0) [[unlikely]]
+        return varint_unchecked(p, v);  // 9 or 10 bytes
+    const unsigned bits = static_cast<unsigned>(std::countr_zero(stops)) + 1;  // 8 * the varint's length
+    const std::uint64_t keep = bits == 64 ? ~0ull : (1ull << bits) - 1;
+    w &= keep & 0x7f7f7f7f7f7f7f7full;
+    w = (w & 0x007f007f007f007full) | ((w & 0x7f007f007f007f00ull) >> 1);
+    w = (w & 0x00003fff00003fffull) | ((w & 0x3fff00003fff0000ull) >> 2);
+    w = (w & 0x000000000fffffffull) | ((w & 0x0fffffff00000000ull) >> 4);
+    v = w;
+    p += bits / 8;
+    return true;
+}
+
 // The longest alloc, free or realloc record: kind, op and six varints.
 constexpr std::size_t fast_record_max = 2 + 6 * max_varint_bytes;
 
@@ -226,6 +246,7 @@ struct reader::state {
     std::uint64_t serial = 0;
     std::vector<const held*> batch;  // make_batch(): events by seq - its base; null where no event has that seq
     std::size_t batch_next = 0;      // batch[batch_next] is the next slot to deliver
+    bool batch_worth_trying = true;  // false after make_batch() failed, until runs or the watermark change
     std::vector<run*> batch_runs;    // runs emptied into the batch, recycled at its end
     std::size_t held_count = 0, peak_held = 0;  // events in runs not yet delivered
 
@@ -248,7 +269,11 @@ struct reader::state {
 
     void fail(std::uint64_t at, std::string reason) {
         if (!error) error = read_error{path, at, std::move(reason)};
+        finish_input();
+    }
+    void finish_input() {
         input_done = true;
+        batch_worth_trying = true;  // everything is releasable now
     }
 
     bool start();
@@ -322,7 +347,7 @@ void reader::state::read_chunk() {
     const std::uint64_t at = offset;
     const std::uint64_t left = size - at;
     if (left == 0) {
-        input_done = true;
+        finish_input();
         return;
     }
     chunk_header h{};
@@ -456,17 +481,17 @@ bool reader::state::decode_fast(const std::uint8_t*& pp, std::uint32_t thread, r
     const auto operation = static_cast<op>(o);
     p += 2;
     std::uint64_t ds, dt, da, dn = 0, length = 0, align = 0, stack;
-    if (!(varint_unchecked(p, ds) && varint_unchecked(p, dt) && varint_unchecked(p, da))) return false;
+    if (!(varint_fast(p, ds) && varint_fast(p, dt) && varint_fast(p, da))) return false;
     if (kind == record::alloc) {
-        if (!varint_unchecked(p, length)) return false;
-        if (op_has_align(operation) && !varint_unchecked(p, align)) return false;
+        if (!varint_fast(p, length)) return false;
+        if (op_has_align(operation) && !varint_fast(p, align)) return false;
     } else if (kind == record::free) {
-        if (op_has_size(operation) && !varint_unchecked(p, length)) return false;
-        if (op_has_align(operation) && !varint_unchecked(p, align)) return false;
+        if (op_has_size(operation) && !varint_fast(p, length)) return false;
+        if (op_has_align(operation) && !varint_fast(p, align)) return false;
     } else {
-        if (!(varint_unchecked(p, dn) && varint_unchecked(p, length))) return false;
+        if (!(varint_fast(p, dn) && varint_fast(p, length))) return false;
     }
-    if (!varint_unchecked(p, stack)) return false;
+    if (!varint_fast(p, stack)) return false;
     const std::uint64_t seq = delta[0] + ds;
     if (seq < delta[0] || seq < watermark) return false;
     const std::uint64_t time = delta[1] + static_cast<std::uint64_t>(unzigzag(dt));
@@ -511,7 +536,10 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
         case record::watermark: {
             std::uint64_t w;
             if (!c.v(w, "seq")) return false;
-            if (w > watermark) watermark = w;
+            if (w > watermark) {
+                watermark = w;
+                batch_worth_trying = true;
+            }
             saw_watermark = true;
             return true;
         }
@@ -788,6 +816,7 @@ run* reader::state::take_run() {
 
 void reader::state::push_run(run* r) {
     r->serial = ++serial;
+    batch_worth_trying = true;
     std::size_t i = heap.size();
     heap.push_back({r->events.front().seq, r->serial, r});
     while (i > 0) {
@@ -835,6 +864,8 @@ void reader::state::recycle(run* r) {
 // event. false (nothing changed): too few events, sparse or repeated seqs.
 bool reader::state::make_batch(std::uint64_t limit) {
     constexpr std::size_t min_batch = 256;
+    if (!batch_worth_trying) return false;
+    batch_worth_trying = false;  // a failed attempt is not repeated for every event
     const std::uint64_t base = heap.front().seq;
     std::uint64_t hi = base;
     std::size_t n = 0;

@@ -7,7 +7,10 @@
  * size, so a caller built against an older header keeps working.
  *
  * The figures are sums over every thread's heap: exact once the threads
- * involved are quiet, approximate while they run (see src/malloc/stats.hpp). */
+ * involved are quiet, approximate while they run (see src/malloc/stats.hpp).
+ * allocations and frees are counted per page, not per call (src/malloc/heap.hpp,
+ * heap_counters): a block allocated and freed between two visits of its page
+ * is in neither; the live figures are exact. */
 #ifndef HEAPKIT_MALLOC_STATS_H
 #define HEAPKIT_MALLOC_STATS_H
 
@@ -19,8 +22,8 @@ extern "C" {
 #endif
 
 struct hk_stats {
-    uint64_t allocations;       /* every allocation heapkit malloc served (all entry points) */
-    uint64_t frees;             /* every block it took back */
+    uint64_t allocations;       /* blocks heapkit malloc handed out (all entry points; per page, see above) */
+    uint64_t frees;             /* blocks it took back */
     uint64_t live_blocks;       /* allocations - frees */
     uint64_t live_block_bytes;  /* bytes of the live blocks (block sizes, >= the sizes asked for) */
     uint64_t mapped_bytes;      /* bytes mapped from the OS now (segments and huge blocks) */

@@ -13,11 +13,18 @@ use core::mem::size_of;
 use crate::ffi;
 
 /// A snapshot of heapkit malloc's statistics (see [`stats`]).
+///
+/// `live_blocks` and `live_block_bytes` are exact when the threads are
+/// quiet. `allocations` and `frees` are counted per page, not per call:
+/// heapkit adds the change of a page's block count when its slow path or a
+/// statistics read visits the page, so a block allocated and freed again
+/// between two visits is in neither. They tell how many blocks came and went,
+/// not how many calls were made; count calls with a wrapper (examples/counting_heapkit.rs).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stats {
-    /// Allocations served so far (alloc, alloc_zeroed, and realloc when it moved the block).
+    /// Blocks handed out so far (counted per page, see above).
     pub allocations: u64,
-    /// Blocks freed so far.
+    /// Blocks taken back so far (counted per page).
     pub frees: u64,
     /// `allocations - frees`.
     pub live_blocks: u64,

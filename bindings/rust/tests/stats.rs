@@ -2,15 +2,19 @@
 // allocates through Heapkit (called directly; the binary's global allocator
 // stays System, so the test harness allocates elsewhere), and purge()
 // giving back a freed huge block. One test per figure would race on the
-// process-wide sums, so the figures are checked in one test (and the test
-// below counts nothing, so it may run beside it).
+// process-wide sums, so the figures are checked in one test, and the tests
+// take turns (SERIAL).
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::c_void;
+use std::sync::Mutex;
 
 use heapkit::Heapkit;
 
+static SERIAL: Mutex<()> = Mutex::new(());
+
 #[test]
 fn stats_count_blocks_and_purge_returns_memory() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let layout = Layout::from_size_align(100, 8).unwrap();
     let before = heapkit::stats();
     let blocks: Vec<*mut u8> = (0..1000).map(|_| unsafe { Heapkit.alloc(layout) }).collect();
@@ -55,6 +59,7 @@ extern "C" {
 fn the_process_malloc_stays_glibc() {
     // The crate links heapkit malloc's core, which does not define malloc: C code and
     // System keep glibc's allocator, and only Heapkit's calls reach heapkit.
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = heapkit::stats();
     let layout = Layout::from_size_align(100, 8).unwrap();
     unsafe {

@@ -1,29 +1,42 @@
 // Rust never passes a zero-sized layout to a global allocator, and heapkit
 // needs none: a recording wrapper over Heapkit (this binary's global
-// allocator) counts every call with size 0 while zero-sized types, empty
-// collections and the usual std types are made, grown and dropped. One test
-// in this binary, so no other test's allocations are seen.
+// allocator) counts every call with size 0 in the process, and the calls of
+// the test's own thread (the harness's thread may allocate meanwhile), while
+// zero-sized types, empty collections and the usual std types are made,
+// grown and dropped.
 use std::alloc::{GlobalAlloc, Layout};
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use heapkit::Heapkit;
 
 static ZERO_SIZED_CALLS: AtomicUsize = AtomicUsize::new(0);
-static CALLS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    // const-initialised, no destructor: reading it never allocates
+    static CALLS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_call() {
+    CALLS.with(|c| c.set(c.get() + 1));
+}
+
+fn calls() -> usize {
+    CALLS.with(|c| c.get())
+}
 
 struct Recording;
 
 unsafe impl GlobalAlloc for Recording {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        CALLS.fetch_add(1, Relaxed);
+        count_call();
         if layout.size() == 0 {
             ZERO_SIZED_CALLS.fetch_add(1, Relaxed);
         }
         Heapkit.alloc(layout)
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        CALLS.fetch_add(1, Relaxed);
+        count_call();
         if layout.size() == 0 {
             ZERO_SIZED_CALLS.fetch_add(1, Relaxed);
         }
@@ -36,7 +49,7 @@ unsafe impl GlobalAlloc for Recording {
         Heapkit.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        CALLS.fetch_add(1, Relaxed);
+        count_call();
         if layout.size() == 0 || new_size == 0 {
             ZERO_SIZED_CALLS.fetch_add(1, Relaxed);
         }
@@ -49,7 +62,7 @@ static GLOBAL: Recording = Recording;
 
 #[test]
 fn no_zero_sized_layout_reaches_the_allocator() {
-    let calls_before = CALLS.load(Relaxed);
+    let calls_before = calls();
     {
         // Zero-sized values and empty collections allocate nothing at all.
         let units: Vec<()> = vec![(); 1_000_000];
@@ -61,7 +74,7 @@ fn no_zero_sized_layout_reaches_the_allocator() {
         assert_eq!(units.len(), 1_000_000);
         drop((boxed_unit, empty_string, empty_vec, empty_map, empty_slice));
     }
-    assert_eq!(CALLS.load(Relaxed), calls_before, "zero-sized values called the allocator");
+    assert_eq!(calls(), calls_before, "zero-sized values called the allocator");
 
     // Collections that grow from empty and shrink back to empty.
     let mut v: Vec<u32> = Vec::new();
@@ -82,6 +95,6 @@ fn no_zero_sized_layout_reaches_the_allocator() {
     }
     h.clear();
     h.shrink_to_fit();
-    assert!(CALLS.load(Relaxed) > calls_before);
+    assert!(calls() > calls_before);
     assert_eq!(ZERO_SIZED_CALLS.load(Relaxed), 0);
 }

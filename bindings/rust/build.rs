@@ -30,11 +30,7 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 
     let from_source = env::var("HEAPKIT_FROM_SOURCE").map(|v| v == "1").unwrap_or(false);
-    let found = if from_source {
-        None
-    } else {
-        from_heapkit_dir().or_else(from_pkg_config)
-    };
+    let found = if from_source { None } else { from_heapkit_dir().or_else(from_pkg_config) };
     let (malloc_dir, core_dir) = match found {
         Some((how, dirs)) => {
             println!("cargo:warning=heapkit: linking heapkit malloc from {} ({})", dirs.0.display(), how);
@@ -127,11 +123,7 @@ fn build_from_source() -> (PathBuf, PathBuf) {
 
     let jobs = env::var("NUM_JOBS").unwrap_or_else(|_| "2".to_string());
     let mut compile = Command::new("cmake");
-    compile
-        .arg("--build")
-        .arg(&build)
-        .args(["--target", "heapkit_malloc", "heapkit", "--parallel"])
-        .arg(jobs);
+    compile.arg("--build").arg(&build).args(["--target", "heapkit_malloc", "heapkit", "--parallel"]).arg(jobs);
     run(&mut compile, "build");
 
     find_both(&build).unwrap_or_else(|| {
@@ -146,7 +138,10 @@ fn build_from_source() -> (PathBuf, PathBuf) {
 
 fn run(cmd: &mut Command, what: &str) {
     let status = cmd.status().unwrap_or_else(|e| {
-        panic!("heapkit: could not start CMake to {} heapkit malloc ({:?}): {}; install cmake or set HEAPKIT_DIR", what, cmd, e)
+        panic!(
+            "heapkit: could not start CMake to {} heapkit malloc ({:?}): {}; install cmake or set HEAPKIT_DIR",
+            what, cmd, e
+        )
     });
     if !status.success() {
         panic!(

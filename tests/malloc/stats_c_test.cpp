@@ -1,8 +1,8 @@
 // hk_get_stats (include/heapkit/malloc_stats.h): the C view of heapkit
 // malloc's statistics agrees with heapkit::gp_stats() and counts exactly what
 // this thread allocates and frees; a shorter struct gets its prefix only.
-#include <heapkit/malloc.hpp>
 #include <heapkit/malloc_stats.h>
+#include <heapkit/malloc.hpp>
 
 #include <gtest/gtest.h>
 

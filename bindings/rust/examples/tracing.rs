@@ -86,7 +86,14 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Tracing<A> {
         check_not_reentered();
         let p = self.0.realloc(ptr, layout, new_size);
         if TRACING.load(SeqCst) {
-            emit(format_args!("realloc({:p}, {} -> {}, align {}) = {:p}\n", ptr, layout.size(), new_size, layout.align(), p));
+            emit(format_args!(
+                "realloc({:p}, {} -> {}, align {}) = {:p}\n",
+                ptr,
+                layout.size(),
+                new_size,
+                layout.align(),
+                p
+            ));
         }
         p
     }

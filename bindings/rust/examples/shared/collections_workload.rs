@@ -67,7 +67,7 @@ fn hashmap_phase(rng: &mut Rng, sum: &mut u64) {
         let mut map: HashMap<String, Vec<u32>> = HashMap::new();
         for i in 0..100_000u32 {
             let key = format!("key-{}", rng.next() % 75_000);
-            map.entry(key).or_insert_with(Vec::new).push(i);
+            map.entry(key).or_default().push(i);
         }
         let mut hits = 0u64;
         for i in 0..100_000u64 {

@@ -61,12 +61,16 @@ fn measure(name: &str, construct: &dyn Fn()) {
 }
 
 // The post's report; `allocator` names the allocator under the counter.
+#[allow(clippy::explicit_write)] // the post measures these very constructs, not eprint!
 pub fn report(allocator: &str) {
     let allocated = ALLOCATED.load(SeqCst);
     let in_use = allocated - FREED.load(SeqCst);
     let calls = CALLS.load(SeqCst);
     print(format_args!("counting allocator over {}\n", allocator));
-    print(format_args!("  allocated before main: {} bytes in {} allocations, {} still in use\n", allocated, calls, in_use));
+    print(format_args!(
+        "  allocated before main: {} bytes in {} allocations, {} still in use\n",
+        allocated, calls, in_use
+    ));
     print(format_args!("bytes each construct allocates (the first use; later ones may allocate less):\n"));
     measure("std::io::stderr().write(b\"hello\\n\")", &|| {
         std::io::stderr().write_all(b"hello\n").unwrap();

@@ -86,8 +86,15 @@ pub fn run() -> String {
     for (len, words) in by_len.iter_mut() {
         words.sort();
         words.dedup();
-        writeln!(out, "length {:>2}: {:>5} words, first {}, last {}", len, words.len(), words[0], words[words.len() - 1])
-            .unwrap();
+        writeln!(
+            out,
+            "length {:>2}: {:>5} words, first {}, last {}",
+            len,
+            words.len(),
+            words[0],
+            words[words.len() - 1]
+        )
+        .unwrap();
     }
 
     // Boxed trait objects.

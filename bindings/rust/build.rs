@@ -53,7 +53,8 @@ fn main() {
 fn find_archive(root: &Path, name: &str) -> Option<PathBuf> {
     let file = format!("lib{}.a", name);
     let subdirs = ["", "lib", "lib64", "lib/x86_64-linux-gnu", "lib/aarch64-linux-gnu", "src/malloc"];
-    subdirs.iter().map(|s| root.join(s)).find(|d| d.join(&file).is_file())
+    let dirs = subdirs.iter().map(|s| if s.is_empty() { root.to_path_buf() } else { root.join(s) });
+    dirs.map(|d| d.canonicalize().unwrap_or(d)).find(|d| d.join(&file).is_file())
 }
 
 // Both archives under `root`, or None.

@@ -26,7 +26,7 @@ trap 'rm -rf "$work"' EXIT
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 check_vec_box() {  # $1: how heapkit is found; the environment says where
   local out
-  out=$(cargo run --offline --quiet --release --manifest-path "$crate/Cargo.toml" --target-dir "$work/target" \
+  out=$(cargo run --offline --release --manifest-path "$crate/Cargo.toml" --target-dir "$work/target" \
         --example vec_box 2>"$work/stderr") || { cat "$work/stderr" >&2; exit 1; }
   grep -q "heapkit: linking heapkit malloc from $work/prefix" "$work/stderr" ||
     { echo "check.sh ($1): build.rs did not use the installed heapkit:" >&2; cat "$work/stderr" >&2; exit 1; }

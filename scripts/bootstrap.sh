@@ -8,7 +8,9 @@ packages=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmar
           # real programs run on libheapkit.so by the `realworld` tests
           libpython3.11-testsuite git sqlite3 redis-server redis-tools
           # the profiler (src/trace): unwinding, symbols, compression; its report checked by go tool pprof and chromium
-          libunwind-dev libdw-dev libelf-dev libzstd-dev zlib1g-dev golang-go chromium)
+          libunwind-dev libdw-dev libelf-dev libzstd-dev zlib1g-dev golang-go chromium
+          # the Rust crate (bindings/rust): Debian's toolchain, Rust 1.63, used when no rustup one is on PATH
+          cargo rustc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

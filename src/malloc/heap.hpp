@@ -90,6 +90,8 @@ struct heap {
     std::uint64_t clock_ms = 0;
     // refills of a current page and frees emptying a kept page left before one checks whether to purge
     std::uint32_t purge_check_countdown = 1;
+    // g_pressure (heap.cpp) when this heap last purged everything for it
+    std::uint32_t pressure_seen = 0;
     heap* next_all = nullptr;   // every heap ever made (for stats); never unlinked
     heap* next_free = nullptr;  // in the pool of heaps without a thread
     bool active = false;        // owned by a live thread
@@ -185,6 +187,11 @@ heap* heap_get_or_init() noexcept;
 void heap_notify_revisit(page* pg) noexcept;
 // Returns empty pages and segments to the OS now (delay ignored), adopts abandoned segments.
 bool heap_trim(heap* h) noexcept;
+// The OS refused memory (os_memory.hpp): gives back what this thread's heap,
+// the abandoned pool and the huge-block cache hold (empty segments unmapped,
+// unused pages purged, cached mappings unmapped) and asks every other heap to
+// purge everything at its next purge check. True when something was released.
+bool heap_oom_reclaim() noexcept;
 // Monotonic milliseconds (coarse clock).
 std::uint64_t now_ms() noexcept;
 

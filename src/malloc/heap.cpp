@@ -44,7 +44,10 @@ constinit std::atomic<bool> g_atfork_done{false};
 constinit std::atomic<std::uint32_t> g_pressure{0};
 constinit pthread_key_t g_thread_key = 0;  // valid once g_init_state == 2
 
-constexpr std::size_t meta_chunk = std::size_t{1} << 20;
+// Heap structs are carved from chunks of this size (a heap is ~3 KiB; 20 a chunk).
+// Small, as the chunk counts against an address-space limit from the first thread on.
+constexpr std::size_t meta_chunk = std::size_t{64} << 10;
+static_assert(sizeof(heap) * 8 <= meta_chunk, "a chunk holds several heaps");
 // One in this many refills of a current page (heap_malloc_slow) and frees
 // that empty a kept page (page_emptied) checks whether to purge: both paths
 // otherwise never read the clock, and a thread may do all its work on them.
@@ -484,6 +487,11 @@ page* find_page(heap* h, unsigned c) noexcept {
             pg = next;
         }
         sync_current(h, c);
+        // Address space tight (a finite RLIMIT_AS or overcommit_memory=2): a new
+        // page of a large class is 4 MiB of reservation for a few blocks; the
+        // caller maps the block alone instead (heap_malloc_refused), as glibc does
+        // above its mmap threshold. Checked only when the class needs a new page.
+        if (kind_of_class(c) == page_kind::large && os_address_space_tight()) return nullptr;
         // Memory already touched first: an unused resident page of our own, a
         // pooled segment; then unused purged pages, then a new segment.
         if (page* fresh = page_reuse(h, c)) return fresh;
@@ -753,17 +761,21 @@ extern "C" void hk_fork_child() {
 }
 
 // No page for a class request: the OS refused a segment even after
-// heap_oom_reclaim. A block above the small classes may still fit in a
-// mapping of its own (the huge path maps only what the block needs when
-// address space is tight), where a segment of 4 MiB did not; a small block
-// would need a mapping many times its size, and fails.
-void* heap_malloc_refused(std::size_t size) noexcept {
-    if (size > small_max) return heap_huge_alloc(size, 16);  // sets errno = ENOMEM when refused
-    errno = ENOMEM;
-    return nullptr;
-}
+// heap_oom_reclaim (or find_page declined a large page, address space being
+// tight). The block may still fit in a mapping of its own, where a 4 MiB
+// segment did not: the huge path maps only what the block needs when address
+// space is tight (header and block rounded to a page), so what still fits is
+// served. heap_huge_alloc sets errno = ENOMEM when that is refused too.
+void* heap_malloc_refused(std::size_t size) noexcept { return heap_huge_alloc(size, 16); }
 
 }  // namespace
+
+void pool_lock() noexcept { g_pool_lock.lock(); }
+void pool_unlock() noexcept { g_pool_lock.unlock(); }
+heap* heaps_all_locked() noexcept { return g_all_heaps; }
+segment* pool_first_locked(unsigned kind) noexcept { return g_abandoned[kind]; }
+segment* pool_last_locked(unsigned kind) noexcept { return g_abandoned_last[kind]; }
+std::size_t pool_count_locked() noexcept { return g_abandoned_count; }
 
 bool heap_oom_reclaim() noexcept {
     const std::size_t before = segment_mapped_bytes();

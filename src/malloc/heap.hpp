@@ -192,6 +192,15 @@ bool heap_trim(heap* h) noexcept;
 // unused pages purged, cached mappings unmapped) and asks every other heap to
 // purge everything at its next purge check. True when something was released.
 bool heap_oom_reclaim() noexcept;
+// For gp_check (check.cpp): the pool lock, and under it every heap ever made
+// (linked by next_all) and the abandoned pool per kind (linked by next, its
+// last segment, the count over all kinds).
+void pool_lock() noexcept;
+void pool_unlock() noexcept;
+heap* heaps_all_locked() noexcept;
+segment* pool_first_locked(unsigned kind) noexcept;
+segment* pool_last_locked(unsigned kind) noexcept;
+std::size_t pool_count_locked() noexcept;
 // Monotonic milliseconds (coarse clock).
 std::uint64_t now_ms() noexcept;
 

@@ -139,18 +139,22 @@ void purge_tail(segment* seg, std::size_t keep) noexcept {
     seg->huge_dirty = keep;
 }
 
-// A huge segment header at the start of a cacheable mapping of `reserved` bytes at base.
+// A huge segment header (huge_header_size bytes) at the start of a cacheable
+// mapping of `reserved` bytes at base, which may hold old data (split_tail).
+// Only the header's part of the segment struct is written: the block begins
+// where page descriptor 1 would, and a huge segment's pointers all map to
+// descriptor 0 (page_shift 22), the only one read.
 segment* init_cacheable(void* base, std::size_t reserved) noexcept {
-    segment* seg = new (base) segment();
+    std::memset(base, 0, huge_header_size);
+    auto* seg = static_cast<segment*>(base);
     seg->kind = page_kind::huge;
     seg->page_shift = segment_shift;
     seg->page_count = 0;
     seg->map_base = base;
     seg->map_size = reserved;
     seg->huge_size = 0;
-    seg->huge_dirty = segment_header_size;
+    seg->huge_dirty = huge_header_size;
     seg->pages[0].flags.store(page_huge, std::memory_order_relaxed);
-    seg->pages[1].flags.store(page_huge, std::memory_order_relaxed);
     return seg;
 }
 
@@ -228,7 +232,7 @@ segment* map_cacheable(std::size_t reserved) noexcept {
 }
 
 void* alloc_cacheable(std::size_t size, std::size_t align) noexcept {
-    const std::size_t offset = align_up(segment_header_size, align);
+    const std::size_t offset = align_up(huge_header_size, align);
     const std::size_t exact = align_up(offset + (size == 0 ? 1 : size), os::page_size());
     std::size_t need = align_up(exact, huge_granule);
     segment* seg = nullptr;
@@ -376,6 +380,12 @@ bool huge_cache_purge(std::uint64_t now_ms, std::int64_t delay_ms, bool force) n
 huge_cache_info huge_cache_stats() noexcept {
     lock_guard guard(g_cache_lock);
     return {g_cache_count, g_cache_bytes};
+}
+
+std::size_t huge_cache_visit(void (*fn)(void* ctx, const segment* seg, std::size_t dirty), void* ctx) noexcept {
+    lock_guard guard(g_cache_lock);
+    for (unsigned i = 0; i < g_cache_count; ++i) fn(ctx, g_cache[i].seg, g_cache[i].dirty);
+    return g_cache_bytes;
 }
 
 void huge_cache_lock() noexcept { g_cache_lock.lock(); }

@@ -43,9 +43,17 @@
 #include "segment.hpp"
 
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 
 namespace heapkit::hkmalloc {
+
+// Bytes before a cacheable huge block (align <= 64): the segment's fields and
+// page descriptor 0, which free() and usable_size read for any pointer of a
+// huge segment. Not the 64 descriptors of a class segment (segment_header_size,
+// 8 KiB more): a huge block's mapping is its size plus at most a page of header.
+inline constexpr std::size_t huge_header_size = (offsetof(segment, pages) + sizeof(page) + 63) & ~std::size_t{63};
+static_assert(huge_header_size <= 512, "a huge block's header stays small");
 
 // A block of at least `size` bytes aligned to `align` (a power of two >= 16).
 // Not zeroed when it comes from the cache: see huge_zero.
@@ -70,6 +78,10 @@ struct huge_cache_info {
     std::size_t dirty_bytes;  // bytes of them that may be resident
 };
 huge_cache_info huge_cache_stats() noexcept;
+
+// For gp_check: calls fn(ctx, seg, dirty) for every cached mapping (oldest
+// first) under the cache lock; returns the cache's sum of dirty bytes.
+std::size_t huge_cache_visit(void (*fn)(void* ctx, const segment* seg, std::size_t dirty), void* ctx) noexcept;
 
 // Fork safety: taken before fork, released in parent and child (heap.cpp's handlers).
 void huge_cache_lock() noexcept;

@@ -32,7 +32,8 @@ using os = heapkit::os::native;
 constinit std::atomic<std::uint64_t> g_refused{0};
 constinit std::atomic<std::uint64_t> g_recovered{0};
 constinit std::atomic<int> g_overcommit_never{-1};  // vm.overcommit_memory == 2: -1 unknown, 0 no, 1 yes
-constinit thread_local bool tls_reclaiming = false;
+// true while this thread runs heap_oom_reclaim (initial-exec: no allocation on first use, as tls_heap)
+constinit thread_local bool tls_reclaiming __attribute__((tls_model("initial-exec"))) = false;
 
 #if defined(HEAPKIT_MALLOC_TESTING)
 constinit std::atomic<testing::map_fault_fn> g_fault{nullptr};

@@ -36,10 +36,6 @@ void hk_release(void* p) { hk_free(p); }
 }  // namespace
 
 TEST(oom_threads, address_space_limit_many_threads_recover) {
-#if defined(__SANITIZE_THREAD__)
-    GTEST_SKIP() << "TSan cannot start threads in a forked child of a process it runs threads in; "
-                    "the injected-refusal test below covers the threads under TSan";
-#else
     struct result {
         oom::fill_result first[threads];
         oom::fill_result second[threads];
@@ -107,7 +103,6 @@ TEST(oom_threads, address_space_limit_many_threads_recover) {
     // the second round gets about as far: memory of the exited threads was reused
     EXPECT_GE(second * 10, first * 9) << "first " << first << " bytes, second " << second;
     EXPECT_TRUE(out.check_ok) << out.message;
-#endif
 }
 
 namespace {

@@ -34,6 +34,13 @@
 // for the next thread. Nothing is lost: a block is always in exactly one of
 // a page's lists or handed out.
 //
+// Out of memory: when the OS refuses a mapping (os_memory.hpp), the thread
+// that asked gives back what its heap, the abandoned pool and the huge cache
+// hold (heap_oom_reclaim) and retries; other heaps purge everything at their
+// next purge check (a pressure counter), never touched from outside. A class
+// request that still gets no page is served by a mapping of its own
+// (heap_malloc_refused), else NULL with errno = ENOMEM.
+//
 // Invariants: current[c] == queues[c].first, or &empty_page when the queue is
 // empty (set with heap_set_current, which keeps direct[] equal to it); a page
 // is in exactly one of queues[its class] or full while in use.

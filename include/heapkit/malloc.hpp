@@ -77,6 +77,25 @@ struct gp_statistics {
 };
 HEAPKIT_MALLOC_API gp_statistics gp_stats() noexcept;
 
+// The allocator's consistency check: walks every heap (queues, full list,
+// segments and their page descriptors, each page's free lists), the abandoned
+// pool and the huge-block cache, and verifies the invariants written in
+// src/malloc/ (page.hpp, segment.hpp, heap.hpp, large.hpp). Reads other
+// threads' heaps: call it when no other thread allocates or frees (after
+// joining them). Never allocates; `ok` false names the first violation.
+struct gp_check_result {
+    bool ok = true;
+    char message[240] = {};      // the first violation: what, where (addresses), the values
+    std::uint64_t heaps = 0;     // heaps walked (with a thread or pooled)
+    std::uint64_t segments = 0;  // segments owned by heaps or pooled
+    std::uint64_t pages = 0;     // pages in use
+    std::uint64_t blocks_free = 0;      // blocks on free / local_free lists
+    std::uint64_t blocks_used = 0;      // blocks handed out (remote frees not yet collected included)
+    std::uint64_t pooled_segments = 0;  // in the abandoned pool
+    std::uint64_t cached_mappings = 0;  // freed huge mappings in the cache
+};
+HEAPKIT_MALLOC_API gp_check_result gp_check() noexcept;
+
 // The general-purpose allocator as a heapkit allocator. Stateless and
 // constant-initialisable; every object shares the per-thread heaps of
 // heapkit malloc (and of malloc itself when heapkit::malloc or

@@ -6,6 +6,7 @@
 #include "large.hpp"
 #include "lock.hpp"
 #include "options.hpp"
+#include "os_memory.hpp"
 #include "report.hpp"
 
 #include <heapkit/layout.hpp>
@@ -37,9 +38,16 @@ constinit std::atomic<std::uint64_t> g_heapless_gp_frees{0};
 constinit std::atomic<std::uint64_t> g_heapless_gp_free_bytes{0};
 constinit std::atomic<int> g_init_state{0};  // 0 not started, 1 running, 2 done
 constinit std::atomic<bool> g_atfork_done{false};
+// Bumped by every out-of-memory reclaim: a heap that sees it changed purges
+// everything at its next purge check (heap_maybe_purge), so memory other
+// threads hold goes back too, by those threads, without touching their heaps.
+constinit std::atomic<std::uint32_t> g_pressure{0};
 constinit pthread_key_t g_thread_key = 0;  // valid once g_init_state == 2
 
-constexpr std::size_t meta_chunk = std::size_t{1} << 20;
+// Heap structs are carved from chunks of this size (a heap is ~3 KiB; 20 a chunk).
+// Small, as the chunk counts against an address-space limit from the first thread on.
+constexpr std::size_t meta_chunk = std::size_t{64} << 10;
+static_assert(sizeof(heap) * 8 <= meta_chunk, "a chunk holds several heaps");
 // One in this many refills of a current page (heap_malloc_slow) and frees
 // that empty a kept page (page_emptied) checks whether to purge: both paths
 // otherwise never read the clock, and a thread may do all its work on them.
@@ -479,6 +487,11 @@ page* find_page(heap* h, unsigned c) noexcept {
             pg = next;
         }
         sync_current(h, c);
+        // Address space tight (a finite RLIMIT_AS or overcommit_memory=2): a new
+        // page of a large class is 4 MiB of reservation for a few blocks; the
+        // caller maps the block alone instead (heap_malloc_refused), as glibc does
+        // above its mmap threshold. Checked only when the class needs a new page.
+        if (kind_of_class(c) == page_kind::large && os_address_space_tight()) return nullptr;
         // Memory already touched first: an unused resident page of our own, a
         // pooled segment; then unused purged pages, then a new segment.
         if (page* fresh = page_reuse(h, c)) return fresh;
@@ -575,6 +588,12 @@ void heap_purge(heap* h, std::uint64_t now, bool force) noexcept {
 }
 
 void heap_maybe_purge(heap* h) noexcept {
+    const std::uint32_t pressure = g_pressure.load(std::memory_order_relaxed);
+    if (__builtin_expect(pressure != h->pressure_seen, 0)) {  // another thread ran out of memory
+        h->pressure_seen = pressure;
+        heap_purge(h, heap_clock(h), true);
+        return;
+    }
     const std::int64_t delay = get_options().purge_delay_ms;
     if (delay < 0) return;
     const std::uint64_t now = heap_clock(h);
@@ -614,26 +633,45 @@ void page_emptied(heap* h, page* pg) noexcept {
 
 // ---- the heap pool, thread exit, fork ----
 
+// A heap from the pool, or a new one carved from a chunk mapped for heaps.
+// The chunk is mapped outside the pool lock: a refused mapping reclaims
+// memory (os_memory.hpp), which takes that lock.
 heap* heap_acquire() noexcept {
-    lock_guard guard(g_pool_lock);
-    heap* h = g_free_heaps;
-    if (h != nullptr) {
-        g_free_heaps = h->next_free;
-    } else {
-        constexpr std::size_t need = (sizeof(heap) + 63) & ~std::size_t{63};
-        if (g_meta_cursor == nullptr || static_cast<std::size_t>(g_meta_end - g_meta_cursor) < need) {
-            char* m = static_cast<char*>(os::map(meta_chunk, 0));
-            if (m == nullptr) return nullptr;
-            g_meta_cursor = m;
-            g_meta_end = m + meta_chunk;
+    constexpr std::size_t need = (sizeof(heap) + 63) & ~std::size_t{63};
+    char* chunk = nullptr;  // mapped by this call, not yet installed
+    heap* h = nullptr;
+    for (;;) {
+        {
+            lock_guard guard(g_pool_lock);
+            h = g_free_heaps;
+            if (h != nullptr) {
+                g_free_heaps = h->next_free;
+            } else {
+                if (g_meta_cursor == nullptr || static_cast<std::size_t>(g_meta_end - g_meta_cursor) < need) {
+                    if (chunk != nullptr) {
+                        g_meta_cursor = chunk;
+                        g_meta_end = chunk + meta_chunk;
+                        chunk = nullptr;
+                    }
+                }
+                if (g_meta_cursor != nullptr && static_cast<std::size_t>(g_meta_end - g_meta_cursor) >= need) {
+                    h = new (g_meta_cursor) heap();
+                    g_meta_cursor += need;
+                    h->next_all = g_all_heaps;
+                    g_all_heaps = h;
+                }
+            }
+            if (h != nullptr) {
+                h->active = true;
+                h->next_free = nullptr;
+                h->pressure_seen = g_pressure.load(std::memory_order_relaxed);
+            }
         }
-        h = new (g_meta_cursor) heap();
-        g_meta_cursor += need;
-        h->next_all = g_all_heaps;
-        g_all_heaps = h;
+        if (h != nullptr) break;
+        chunk = static_cast<char*>(os_map(meta_chunk, 0));
+        if (chunk == nullptr) return nullptr;
     }
-    h->active = true;
-    h->next_free = nullptr;
+    if (chunk != nullptr) os::release(chunk, meta_chunk);  // another thread installed one meanwhile
     return h;
 }
 
@@ -722,7 +760,38 @@ extern "C" void hk_fork_child() {
     huge_cache_unlock();
 }
 
+// No page for a class request: the OS refused a segment even after
+// heap_oom_reclaim (or find_page declined a large page, address space being
+// tight). The block may still fit in a mapping of its own, where a 4 MiB
+// segment did not: the huge path maps only what the block needs when address
+// space is tight (header and block rounded to a page), so what still fits is
+// served. heap_huge_alloc sets errno = ENOMEM when that is refused too.
+void* heap_malloc_refused(std::size_t size) noexcept { return heap_huge_alloc(size, 16); }
+
 }  // namespace
+
+void pool_lock() noexcept { g_pool_lock.lock(); }
+void pool_unlock() noexcept { g_pool_lock.unlock(); }
+heap* heaps_all_locked() noexcept { return g_all_heaps; }
+segment* pool_first_locked(unsigned kind) noexcept { return g_abandoned[kind]; }
+segment* pool_last_locked(unsigned kind) noexcept { return g_abandoned_last[kind]; }
+std::size_t pool_count_locked() noexcept { return g_abandoned_count; }
+
+bool heap_oom_reclaim() noexcept {
+    const std::size_t before = segment_mapped_bytes();
+    g_pressure.fetch_add(1, std::memory_order_relaxed);  // other heaps: purge all at the next check
+    const std::uint64_t now = now_ms();
+    bool released = huge_cache_purge(now, 0, true);
+    heap* h = tls_heap;
+    if (h != &empty_heap) {
+        h->pressure_seen = g_pressure.load(std::memory_order_relaxed);
+        process_revisit(h);
+        heap_purge(h, now, true);  // empty pages and segments, the pool, the huge cache
+    } else {
+        sweep_pool(now, 0, true);
+    }
+    return released || segment_mapped_bytes() < before;
+}
 
 std::uint64_t now_ms() noexcept {
     timespec ts;
@@ -789,10 +858,7 @@ void* heap_malloc_slow(heap* h, std::size_t size) noexcept {
         if (h->revisit.load(std::memory_order_relaxed) != nullptr) process_revisit(h);
         heap_maybe_purge(h);
         pg = find_page(h, c);
-        if (pg == nullptr) {
-            errno = ENOMEM;
-            return nullptr;
-        }
+        if (pg == nullptr) return heap_malloc_refused(size);
     }
     block* b = pg->free;
     pg->free = b->next;

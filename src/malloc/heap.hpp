@@ -34,6 +34,13 @@
 // for the next thread. Nothing is lost: a block is always in exactly one of
 // a page's lists or handed out.
 //
+// Out of memory: when the OS refuses a mapping (os_memory.hpp), the thread
+// that asked gives back what its heap, the abandoned pool and the huge cache
+// hold (heap_oom_reclaim) and retries; other heaps purge everything at their
+// next purge check (a pressure counter), never touched from outside. A class
+// request that still gets no page is served by a mapping of its own
+// (heap_malloc_refused), else NULL with errno = ENOMEM.
+//
 // Invariants: current[c] == queues[c].first, or &empty_page when the queue is
 // empty (set with heap_set_current, which keeps direct[] equal to it); a page
 // is in exactly one of queues[its class] or full while in use.
@@ -90,6 +97,8 @@ struct heap {
     std::uint64_t clock_ms = 0;
     // refills of a current page and frees emptying a kept page left before one checks whether to purge
     std::uint32_t purge_check_countdown = 1;
+    // g_pressure (heap.cpp) when this heap last purged everything for it
+    std::uint32_t pressure_seen = 0;
     heap* next_all = nullptr;   // every heap ever made (for stats); never unlinked
     heap* next_free = nullptr;  // in the pool of heaps without a thread
     bool active = false;        // owned by a live thread
@@ -185,6 +194,20 @@ heap* heap_get_or_init() noexcept;
 void heap_notify_revisit(page* pg) noexcept;
 // Returns empty pages and segments to the OS now (delay ignored), adopts abandoned segments.
 bool heap_trim(heap* h) noexcept;
+// The OS refused memory (os_memory.hpp): gives back what this thread's heap,
+// the abandoned pool and the huge-block cache hold (empty segments unmapped,
+// unused pages purged, cached mappings unmapped) and asks every other heap to
+// purge everything at its next purge check. True when something was released.
+bool heap_oom_reclaim() noexcept;
+// For gp_check (check.cpp): the pool lock, and under it every heap ever made
+// (linked by next_all) and the abandoned pool per kind (linked by next, its
+// last segment, the count over all kinds).
+void pool_lock() noexcept;
+void pool_unlock() noexcept;
+heap* heaps_all_locked() noexcept;
+segment* pool_first_locked(unsigned kind) noexcept;
+segment* pool_last_locked(unsigned kind) noexcept;
+std::size_t pool_count_locked() noexcept;
 // Monotonic milliseconds (coarse clock).
 std::uint64_t now_ms() noexcept;
 

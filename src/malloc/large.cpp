@@ -5,6 +5,7 @@
 #include "heap.hpp"
 #include "lock.hpp"
 #include "options.hpp"
+#include "os_memory.hpp"
 #include "report.hpp"
 
 #include <heapkit/layout.hpp>
@@ -138,18 +139,22 @@ void purge_tail(segment* seg, std::size_t keep) noexcept {
     seg->huge_dirty = keep;
 }
 
-// A huge segment header at the start of a cacheable mapping of `reserved` bytes at base.
+// A huge segment header (huge_header_size bytes) at the start of a cacheable
+// mapping of `reserved` bytes at base, which may hold old data (split_tail).
+// Only the header's part of the segment struct is written: the block begins
+// where page descriptor 1 would, and a huge segment's pointers all map to
+// descriptor 0 (page_shift 22), the only one read.
 segment* init_cacheable(void* base, std::size_t reserved) noexcept {
-    segment* seg = new (base) segment();
+    std::memset(base, 0, huge_header_size);
+    auto* seg = static_cast<segment*>(base);
     seg->kind = page_kind::huge;
     seg->page_shift = segment_shift;
     seg->page_count = 0;
     seg->map_base = base;
     seg->map_size = reserved;
     seg->huge_size = 0;
-    seg->huge_dirty = segment_header_size;
+    seg->huge_dirty = huge_header_size;
     seg->pages[0].flags.store(page_huge, std::memory_order_relaxed);
-    seg->pages[1].flags.store(page_huge, std::memory_order_relaxed);
     return seg;
 }
 
@@ -162,12 +167,12 @@ segment* init_cacheable(void* base, std::size_t reserved) noexcept {
 // segment, moved or not, or nullptr with seg unchanged; errno is kept.
 segment* enlarge(segment* seg, std::size_t reserved, void* registered) noexcept {
     const int saved_errno = errno;  // a refused growth is not the caller's error
-    if (os::resize_in_place(seg, seg->map_size, reserved)) {
+    if (os_resize_in_place(seg, seg->map_size, reserved)) {
         seg->map_size = reserved;
         return seg;
     }
     errno = saved_errno;
-    void* target = os::reserve(reserved, segment_size);
+    void* target = os_reserve(reserved, segment_size);
     if (target == nullptr) {
         errno = saved_errno;
         return nullptr;
@@ -185,11 +190,20 @@ segment* enlarge(segment* seg, std::size_t reserved, void* registered) noexcept 
     return seg;
 }
 
+// Bytes to reserve for a block ending `exact` bytes (a page multiple) into its
+// mapping, `roomy` with room to grow: whole 4 MiB units (so the mapping can
+// grow in place and serve any later request from the cache), or only `exact`
+// when address space is tight (os_address_space_tight: the unused part of
+// every reservation would count against the limit).
+std::size_t reservation_for(std::size_t exact, std::size_t roomy) noexcept {
+    return os_address_space_tight() ? exact : align_up(roomy, segment_size);
+}
+
 // A cached mapping (unregistered) whose reservation is below `need` bytes,
-// enlarged to whole 4 MiB units keeping its pages. On failure the mapping is
+// enlarged keeping its pages (reservation_for). On failure the mapping is
 // released and nullptr returned (the caller maps afresh).
-segment* grow_reservation(segment* seg, std::size_t need) noexcept {
-    segment* grown = enlarge(seg, align_up(need, segment_size), nullptr);
+segment* grow_reservation(segment* seg, std::size_t exact, std::size_t need) noexcept {
+    segment* grown = enlarge(seg, reservation_for(exact, need), nullptr);
     if (grown == nullptr) release_mapping(seg);
     return grown;
 }
@@ -209,29 +223,30 @@ void split_tail(segment* seg, std::size_t need, std::uint64_t now) noexcept {
     if (!cache_put(tail, now)) release_mapping(tail);
 }
 
-// A fresh cacheable mapping able to hold `need` bytes, header initialised.
-segment* map_cacheable(std::size_t need) noexcept {
-    const std::size_t reserved = align_up(need, segment_size);
-    void* base = os::map(reserved, segment_size);
+// A fresh cacheable mapping of `reserved` bytes (reservation_for), header initialised.
+segment* map_cacheable(std::size_t reserved) noexcept {
+    void* base = os_map(reserved, segment_size);
     if (base == nullptr) return nullptr;
     if (get_options().huge_pages && reserved >= 2 * segment_size) os::advise_huge(base, reserved, true);
     return init_cacheable(base, reserved);
 }
 
 void* alloc_cacheable(std::size_t size, std::size_t align) noexcept {
-    const std::size_t offset = align_up(segment_header_size, align);
-    const std::size_t need = align_up(offset + (size == 0 ? 1 : size), huge_granule);
+    const std::size_t offset = align_up(huge_header_size, align);
+    const std::size_t exact = align_up(offset + (size == 0 ? 1 : size), os::page_size());
+    std::size_t need = align_up(exact, huge_granule);
     segment* seg = nullptr;
     if (get_options().purge_delay_ms != 0) {
         maybe_purge_cache();
         seg = cache_take(need);
-        if (seg != nullptr && seg->map_size < need) seg = grow_reservation(seg, need);
+        if (seg != nullptr && seg->map_size < exact) seg = grow_reservation(seg, exact, need);
         if (seg != nullptr && seg->huge_dirty > need + excess_bound(need)) split_tail(seg, need, now_ms());
     }
     if (seg == nullptr) {
-        seg = map_cacheable(need);
+        seg = map_cacheable(reservation_for(exact, need));
         if (seg == nullptr) return nullptr;
     }
+    if (seg->map_size < need) need = exact;  // a tight reservation: the block ends where it does
     char* user = reinterpret_cast<char*>(seg) + offset;
     seg->huge_block = user;
     set_size(seg, need);
@@ -246,7 +261,7 @@ void* alloc_cacheable(std::size_t size, std::size_t align) noexcept {
 // align >= 4 MiB: the header 4 MiB below the block; neither cached nor resized.
 void* alloc_over_aligned(std::size_t size, std::size_t align) noexcept {
     const std::size_t total = align_up(align + (size == 0 ? 1 : size), huge_granule);
-    void* base = os::map(total, align);
+    void* base = os_map(total, align);
     if (base == nullptr) return nullptr;
     char* user = static_cast<char*>(base) + align;
     segment* seg = new (user - segment_size) segment();
@@ -319,7 +334,9 @@ std::size_t huge_usable(const segment* seg, const void* p) noexcept {
 void* huge_resize(segment* seg, void* p, std::size_t size) noexcept {
     if (!cacheable(seg) || p != seg->huge_block || size > max_request) return nullptr;
     const std::size_t offset = static_cast<std::size_t>(static_cast<char*>(p) - reinterpret_cast<char*>(seg));
-    const std::size_t need = align_up(offset + size, huge_granule);
+    const std::size_t exact = align_up(offset + size, os::page_size());
+    std::size_t need = align_up(exact, huge_granule);
+    if (need > seg->map_size && exact <= seg->map_size) need = seg->map_size;  // a tight reservation holds it
     if (seg->huge_dirty < seg->huge_size) seg->huge_dirty = seg->huge_size;
     if (need <= seg->huge_size) {  // shrink: the tail goes back to the OS
         purge_tail(seg, need);
@@ -330,12 +347,13 @@ void* huge_resize(segment* seg, void* p, std::size_t size) noexcept {
         set_size(seg, need);
         return p;
     }
-    // Grow the reservation (by a quarter more, for the next growth), keeping the pages.
-    segment* grown = enlarge(seg, align_up(need + need / 4, segment_size), p);
+    // Grow the reservation (by a quarter more, for the next growth, unless
+    // address space is tight), keeping the pages.
+    segment* grown = enlarge(seg, reservation_for(exact, need + need / 4), p);
     if (grown == nullptr) return nullptr;
     char* user = reinterpret_cast<char*>(grown) + offset;
     grown->huge_block = user;
-    set_size(grown, need);
+    set_size(grown, need <= grown->map_size ? need : exact);
     if (grown == seg) return p;
     registry_set(user, 1);
     return user;
@@ -362,6 +380,12 @@ bool huge_cache_purge(std::uint64_t now_ms, std::int64_t delay_ms, bool force) n
 huge_cache_info huge_cache_stats() noexcept {
     lock_guard guard(g_cache_lock);
     return {g_cache_count, g_cache_bytes};
+}
+
+std::size_t huge_cache_visit(void (*fn)(void* ctx, const segment* seg, std::size_t dirty), void* ctx) noexcept {
+    lock_guard guard(g_cache_lock);
+    for (unsigned i = 0; i < g_cache_count; ++i) fn(ctx, g_cache[i].seg, g_cache[i].dirty);
+    return g_cache_bytes;
 }
 
 void huge_cache_lock() noexcept { g_cache_lock.lock(); }

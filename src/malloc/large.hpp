@@ -5,12 +5,14 @@
 // grows is resized in place (or its pages are moved, never copied).
 //
 //   align < 4 MiB ("cacheable"): a reservation of whole 4 MiB units, mapped
-//   read/write without reserve (untouched pages cost nothing)
-//     │ segment header │ pad │ block ...                   │ room to grow ...        │
-//     seg = map_base          block = seg + align_up(header, align)
-//     ├──────────────── huge_size (64 KiB granules) ──────┤
+//   read/write without reserve (untouched pages cost nothing); when address
+//   space is tight (os_address_space_tight: a finite RLIMIT_AS, overcommit
+//   mode 2) only header + block rounded to a page, and growth is exact too
+//     │ header │ pad │ block ...                   │ room to grow ...        │
+//     seg = map_base   block = seg + align_up(huge_header_size, align)
+//     ├──────────────── huge_size (64 KiB granules; a tight reservation: map_size) ──┤
 //     ├──────── huge_dirty ──────────┤   past it: never touched since mapped/purged, reads as zero
-//     ├──────────────────────────── map_size (multiple of 4 MiB) ────────────────────┤
+//     ├──────────────────────── map_size (multiple of 4 MiB, or of a page when tight) ────┤
 //   align >= 4 MiB: map(align + size, align), not cached, not resized
 //     │ ... │ segment header │ block ...              │
 //     mapping   block - 4 MiB   block = mapping + align  (registry byte 2 at block)
@@ -34,7 +36,7 @@
 // the pages move to a fresh 4 MiB-aligned reservation (mremap MREMAP_FIXED);
 // a block shrunk below half gives its tail back (purge).
 //
-// Invariants: a cached mapping is not registered (free() of it reports a
+// Invariants: huge_size <= map_size; a cached mapping is not registered (free() of it reports a
 // foreign pointer); huge_size bytes of every live or cached huge segment are
 // counted in segment_count_mapped (layout 2: map_size); huge_block is the only
 // pointer free() accepts for the segment.
@@ -43,9 +45,17 @@
 #include "segment.hpp"
 
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 
 namespace heapkit::hkmalloc {
+
+// Bytes before a cacheable huge block (align <= 64): the segment's fields and
+// page descriptor 0, which free() and usable_size read for any pointer of a
+// huge segment. Not the 64 descriptors of a class segment (segment_header_size,
+// 8 KiB more): a huge block's mapping is its size plus at most a page of header.
+inline constexpr std::size_t huge_header_size = (offsetof(segment, pages) + sizeof(page) + 63) & ~std::size_t{63};
+static_assert(huge_header_size <= 512, "a huge block's header stays small");
 
 // A block of at least `size` bytes aligned to `align` (a power of two >= 16).
 // Not zeroed when it comes from the cache: see huge_zero.
@@ -70,6 +80,10 @@ struct huge_cache_info {
     std::size_t dirty_bytes;  // bytes of them that may be resident
 };
 huge_cache_info huge_cache_stats() noexcept;
+
+// For gp_check: calls fn(ctx, seg, dirty) for every cached mapping (oldest
+// first) under the cache lock; returns the cache's sum of dirty bytes.
+std::size_t huge_cache_visit(void (*fn)(void* ctx, const segment* seg, std::size_t dirty), void* ctx) noexcept;
 
 // Fork safety: taken before fork, released in parent and child (heap.cpp's handlers).
 void huge_cache_lock() noexcept;

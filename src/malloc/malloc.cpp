@@ -25,7 +25,15 @@ void* aligned_slow(std::size_t align, std::size_t size) noexcept {
         void* b = heap_malloc(size + align - 16);
         if (b == nullptr) return nullptr;
         const std::uintptr_t a = heapkit::align_up(reinterpret_cast<std::uintptr_t>(b), align);
-        if (a != reinterpret_cast<std::uintptr_t>(b)) heap_mark_aligned(b);
+        if (a != reinterpret_cast<std::uintptr_t>(b)) {
+            if (segment_of(b)->kind == page_kind::huge) {
+                // out of memory, the class request was served by a mapping of its own
+                // (heap_malloc_refused), which cannot hand out an inner pointer: map one aligned
+                heap_free(b);
+                return heap_huge_alloc(size, align);
+            }
+            heap_mark_aligned(b);
+        }
         return reinterpret_cast<void*>(a);
     }
     return heap_huge_alloc(size, align);

@@ -2,10 +2,12 @@
 #include "segment.hpp"
 
 #include "options.hpp"
+#include "os_memory.hpp"
 #include "report.hpp"
 
 #include <heapkit/os/linux.hpp>
 
+#include <cerrno>
 #include <new>
 
 namespace heapkit::hkmalloc {
@@ -22,7 +24,7 @@ std::atomic<std::uint8_t>* registry_get() noexcept {
     std::atomic<std::uint8_t>* reg = registry.load(std::memory_order_acquire);
     if (reg != nullptr) return reg;
     // Mapped without reserve: untouched pages read as zero and cost nothing.
-    void* m = os::map(registry_bytes, 0);
+    void* m = os_map(registry_bytes, 0);
     if (m == nullptr) return nullptr;
     auto* fresh = static_cast<std::atomic<std::uint8_t>*>(m);
     if (registry.compare_exchange_strong(reg, fresh, std::memory_order_acq_rel, std::memory_order_acquire)) {
@@ -49,11 +51,8 @@ void segment_page_area(segment* seg, unsigned i, char** start, char** end) noexc
 }
 
 segment* segment_alloc(page_kind kind, heap* h) noexcept {
-    void* m = os::map(segment_size, segment_size);
-    if (m == nullptr) {
-        verbose("the OS refused a segment of bytes", segment_size);
-        return nullptr;
-    }
+    void* m = os_map(segment_size, segment_size);  // gives back what heapkit holds and retries first
+    if (m == nullptr) return nullptr;
     if (get_options().huge_pages) os::advise_huge(m, segment_size, true);
     segment* seg = new (m) segment();
     seg->kind = kind;
@@ -63,6 +62,7 @@ segment* segment_alloc(page_kind kind, heap* h) noexcept {
     seg->owner.store(h, std::memory_order_relaxed);
     if (!registry_set(seg, 1)) {
         os::release(m, segment_size);
+        errno = ENOMEM;
         return nullptr;
     }
     segment_count_mapped(static_cast<std::ptrdiff_t>(segment_size));

@@ -294,7 +294,11 @@ TEST(gp_threads, stress_blocks_hop_between_threads_with_resizes) {
     finisher.join();
     EXPECT_EQ(bad.load(), 0);
     EXPECT_EQ(freed.load(), made);
+    const heapkit::gp_check_result before_trim = heapkit::gp_check();  // every thread joined
+    EXPECT_TRUE(before_trim.ok) << before_trim.message;
     hk_trim();
+    const heapkit::gp_check_result after_trim = heapkit::gp_check();
+    EXPECT_TRUE(after_trim.ok) << after_trim.message;
 }
 
 TEST(gp_threads, memory_of_exited_threads_is_reused_across_generations) {
@@ -334,6 +338,9 @@ TEST(gp_threads, memory_of_exited_threads_is_reused_across_generations) {
     for (auto& set : sets) {
         for (void* b : set) hk_free(b);
     }
+    const heapkit::gp_check_result check = heapkit::gp_check();
+    EXPECT_TRUE(check.ok) << check.message;
+    EXPECT_GE(check.heaps, 3u);  // this thread's and the pooled ones of exited threads
     // ~2 MiB live; allow a few segments of slack over what generation 10 had.
     EXPECT_LE(mapped_max, mapped_at_10 + (std::size_t{16} << 20)) << "mapped at generation 10: " << mapped_at_10;
 }

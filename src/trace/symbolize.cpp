@@ -193,8 +193,19 @@ std::vector<frame> symbolizer::lookup(std::uint64_t ip, std::uint64_t pc) {
     // the DWARF scopes at pc: inline chain, innermost first
     Dwarf_Addr bias = 0;
     if (Dwarf_Die* cu = dwfl_module_addrdie(m->mod, pc, &bias); cu != nullptr) {
+        // dwarf_getscopes continues an inlined subroutine with its abstract
+        // origin's scopes; the callers are the inline copy's parents in the
+        // concrete tree, which dwarf_getscopes_die gives from the innermost one.
         Dwarf_Die* scopes = nullptr;
-        const int n = dwarf_getscopes(cu, pc - bias, &scopes);
+        int n = dwarf_getscopes(cu, pc - bias, &scopes);
+        int first = 0;
+        while (first < n && !is_function(&scopes[first])) ++first;
+        if (first < n) {
+            Dwarf_Die innermost = scopes[first];
+            std::free(scopes);
+            scopes = nullptr;
+            n = dwarf_getscopes_die(&innermost, &scopes);
+        }
         Dwarf_Files* files = nullptr;
         std::size_t nfiles = 0;
         const bool have_files = dwarf_getsrcfiles(cu, &files, &nfiles) == 0;

@@ -25,7 +25,7 @@ trace::analysis analyse(const std::vector<std::uint8_t>& bytes, const trace::ana
 }
 
 // stacks: 1 = main, 2 = f (called by main), 3 = g (called by main)
-test::synthetic_trace known_trace() {
+std::vector<std::uint8_t> known_trace() {
     test::synthetic_trace t;
     t.process(4242, {"prog", "--flag"});
     t.stack(1, 0, 0x1000).stack(2, 1, 0x2000).stack(3, 1, 0x3000);
@@ -43,11 +43,11 @@ test::synthetic_trace known_trace() {
     t.free(0, 2);                                           // free(NULL)
     t.at(5'000'000).realloc(0x500, 0, 0, 2);                // realloc(p, 0) frees
     t.end(0);
-    return t;
+    return t.finish();
 }
 
 TEST(analysis, exact_totals_of_a_known_trace) {
-    const trace::analysis a = analyse(known_trace().finish());
+    const trace::analysis a = analyse(known_trace());
     EXPECT_FALSE(a.error) << a.error->describe();
     EXPECT_TRUE(a.complete);
     EXPECT_EQ(trace::describe_end(a), "exit 0");
@@ -112,7 +112,9 @@ TEST(analysis, exact_totals_of_a_known_trace) {
     u64 max_heap = 0;
     for (std::size_t i = 0; i < a.timeline.size(); ++i) {
         max_heap = std::max(max_heap, a.timeline[i].heap_bytes);
-        if (i > 0) EXPECT_LE(a.timeline[i - 1].time_ns, a.timeline[i].time_ns);
+        if (i > 0) {
+            EXPECT_LE(a.timeline[i - 1].time_ns, a.timeline[i].time_ns);
+        }
     }
     EXPECT_EQ(max_heap, 6100u);
     EXPECT_EQ(a.timeline.back().heap_bytes, 5000u);

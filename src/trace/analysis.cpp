@@ -421,8 +421,8 @@ private:
     std::uint32_t last_site_ = UINT32_MAX;
     std::vector<thread_state> threads_;
     std::uint64_t width_ = 1'000'000;  // timeline bucket width, ns
-    std::uint64_t interval_ = 1024;    // events between snapshots
-    std::uint64_t next_snapshot_ = 1024;
+    std::uint64_t interval_ = 16;      // events between snapshots (doubles)
+    std::uint64_t next_snapshot_ = 16;
     std::vector<std::uint64_t> snapshot_events_;  // the event count at each snapshot
 };
 

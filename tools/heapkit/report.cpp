@@ -89,6 +89,17 @@ std::string size_range(std::size_t bucket) {
     return human_bytes(lo) + " .. " + (hi == 0 ? std::string("16 EiB") : human_bytes(hi - 1));
 }
 
+// A table indented by two spaces.
+void print_table_indented(std::ostream& os, const table_row& header, const std::vector<table_row>& rows) {
+    std::ostringstream t;
+    print_table(t, header, rows);
+    print_indented(os, t.str(), "  ");
+}
+
+std::string count_of(u64 n, const char* what) {
+    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
 void print_stack(std::ostream& os, const call_tree& t, std::uint32_t node, std::size_t max_frames) {
     const std::vector<const trace::frame*> path = t.path(node);
     if (path.empty()) {
@@ -141,9 +152,9 @@ void print_process(std::ostream& os, const traced_process& p, const report_optio
     os << "\ncalls\n";
     std::vector<table_row> calls;
     for (std::size_t i = 0; i < a.calls.size(); ++i)
-        if (a.calls[i] != 0) calls.push_back({"  " + std::string(trace::op_name(static_cast<trace::op>(i))), std::to_string(a.calls[i])});
+        if (a.calls[i] != 0) calls.push_back({std::string(trace::op_name(static_cast<trace::op>(i))), std::to_string(a.calls[i])});
     if (calls.empty()) os << "  none\n";
-    else print_table(os, {"  function", "calls"}, calls);
+    else print_table_indented(os, {"function", "calls"}, calls);
 
     os << "\nheap\n";
     std::vector<table_row> heap;
@@ -152,9 +163,9 @@ void print_process(std::ostream& os, const traced_process& p, const report_optio
     heap.push_back({"  allocated", bytes_text(a.allocated_bytes)});
     heap.push_back({"  peak heap", bytes_text(a.peak_heap_bytes) + " at " + seconds(a.peak_time_ns)});
     if (a.peak_rss_bytes != 0) heap.push_back({"  peak RSS", bytes_text(a.peak_rss_bytes) + " at " + seconds(a.peak_rss_time_ns)});
-    heap.push_back({"  leaked at exit", bytes_text(a.live_bytes) + " in " + std::to_string(a.live_blocks) + " blocks"});
+    heap.push_back({"  leaked at exit", bytes_text(a.live_bytes) + " in " + count_of(a.live_blocks, "block")});
     heap.push_back({"  temporary", std::to_string(a.temporary) + " allocations (" + percent(a.temporary, a.allocations) + ")"});
-    if (a.main_seen) heap.push_back({"  before main", bytes_text(a.before_main_bytes) + " in " + std::to_string(a.before_main_calls) + " calls"});
+    if (a.main_seen) heap.push_back({"  before main", bytes_text(a.before_main_bytes) + " in " + count_of(a.before_main_calls, "call")});
     if (a.calls[static_cast<std::size_t>(trace::op::realloc)] + a.calls[static_cast<std::size_t>(trace::op::reallocarray)] != 0)
         heap.push_back({"  realloc", std::to_string(a.realloc_moved) + " moved, " + std::to_string(a.realloc_in_place) + " in place, " +
                                         std::to_string(a.realloc_null) + " of NULL, " + std::to_string(a.realloc_freed) + " freed, " +
@@ -170,25 +181,25 @@ void print_process(std::ostream& os, const traced_process& p, const report_optio
     std::vector<table_row> sizes;
     for (std::size_t b = 0; b < trace::histogram_buckets; ++b)
         if (a.histogram_count[b] != 0)
-            sizes.push_back({"  " + size_range(b), std::to_string(a.histogram_count[b]), human_bytes(a.histogram_bytes[b])});
+            sizes.push_back({size_range(b), std::to_string(a.histogram_count[b]), human_bytes(a.histogram_bytes[b])});
     if (sizes.empty()) os << "  none\n";
-    else print_table(os, {"  size", "allocations", "bytes"}, sizes);
+    else print_table_indented(os, {"size", "allocations", "bytes"}, sizes);
 
     if (o.threads) {
         os << "\nthreads\n";
         std::vector<table_row> rows;
         for (const trace::thread_stats& t : a.threads)
             if (t.calls != 0)
-                rows.push_back({"  " + std::to_string(t.slot), std::to_string(t.tid), t.name, std::to_string(t.calls),
+                rows.push_back({std::to_string(t.slot), std::to_string(t.tid), t.name, std::to_string(t.calls),
                                 std::to_string(t.allocations), std::to_string(t.allocated_bytes), std::to_string(t.frees),
                                 std::to_string(t.temporary)});
-        print_table(os, {"  slot", "tid", "name", "calls", "allocations", "bytes", "frees", "temporary"}, rows);
+        print_table_indented(os, {"slot", "tid", "name", "calls", "allocations", "bytes", "frees", "temporary"}, rows);
     }
 
     print_top(os, "top sites by bytes allocated", p, o, [](const node_values& v) { return v.allocated; },
-              [](const node_values& v) { return bytes_text(v.allocated) + " in " + std::to_string(v.calls) + " calls"; });
+              [](const node_values& v) { return bytes_text(v.allocated) + " in " + count_of(v.calls, "call"); });
     print_top(os, "top sites by calls", p, o, [](const node_values& v) { return v.calls; },
-              [](const node_values& v) { return std::to_string(v.calls) + " calls, " + bytes_text(v.allocated); });
+              [](const node_values& v) { return count_of(v.calls, "call") + ", " + bytes_text(v.allocated); });
     const u64 peak = a.peak_heap_bytes;
     print_top(os, "top sites by share of the peak heap", p, o, [](const node_values& v) { return v.peak; },
               [peak](const node_values& v) { return percent(v.peak, peak) + " of the peak: " + bytes_text(v.peak); });
@@ -197,7 +208,7 @@ void print_process(std::ostream& os, const traced_process& p, const report_optio
                   return std::to_string(v.temporary) + " temporary of " + std::to_string(v.allocations) + " allocations";
               });
     print_top(os, "leaks at exit", p, o, [](const node_values& v) { return v.leaked; },
-              [](const node_values& v) { return bytes_text(v.leaked) + " in " + std::to_string(v.leaked_blocks) + " blocks"; });
+              [](const node_values& v) { return bytes_text(v.leaked) + " in " + count_of(v.leaked_blocks, "block"); });
 }
 
 // The processes as a tree: children indented under the process that forked them.

@@ -56,7 +56,7 @@ struct target {
     std::atomic<void*> fn{nullptr};  // the next definition, once found
     std::uintptr_t begin = 0, end = 0;  // its extent ([fn, fn + st_size))
 };
-target targets[f_count];
+constinit target targets[f_count];
 std::atomic<std::uintptr_t> runtime_low{UINTPTR_MAX}, runtime_high{0};  // bounds of every extent
 
 void* find(const char* name) noexcept {

@@ -13,7 +13,7 @@
 namespace heapkit::trace::recorder {
 
 bool next_ready = false;
-next_fns next_table{};
+constinit next_fns next_table{};
 
 namespace {
 

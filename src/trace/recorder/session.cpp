@@ -21,10 +21,10 @@
 
 namespace heapkit::trace::recorder {
 
-options opts;
-std::atomic<phase> session_phase{phase::idle};
+constinit options opts;
+constinit std::atomic<phase> session_phase{phase::idle};
 long session_pid = 0;
-std::atomic<std::uint64_t> global_seq{1};  // seq 0 would read as "no event" in a chunk's first_seq hint
+constinit std::atomic<std::uint64_t> global_seq{1};  // seq 0 would read as "no event" in a chunk's first_seq hint
 std::uint64_t time_base_ns = 0;
 
 namespace {

@@ -79,13 +79,19 @@ void stacks_init() noexcept {
 
 std::uint64_t current_stack(slot& s) noexcept {
     void* buf[max_frames + 16];
+    ++tls_state.unwinding;
     const int n = unw_backtrace(buf, static_cast<int>(max_frames + 16));
-    // Skip up to and through the recorder's own frames (and libunwind's before them).
+    --tls_state.unwinding;
+    // Drop libunwind's frames and the recorder's (the interposer at the inner
+    // end; main_wrapper at the outer end, around main).
     int first = 0;
     while (first < n && !in_self(reinterpret_cast<std::uintptr_t>(buf[first]))) ++first;
-    if (first == n) first = 0;  // not found (no self range): keep everything
-    while (first < n && in_self(reinterpret_cast<std::uintptr_t>(buf[first]))) ++first;
-    int depth = n - first;
+    if (first == n) first = 0;  // no frame of ours (the range unknown): keep everything
+    int kept = 0;
+    for (int i = first; i < n; ++i)
+        if (!in_self(reinterpret_cast<std::uintptr_t>(buf[i]))) buf[kept++] = buf[i];
+    first = 0;
+    int depth = kept;
     if (depth <= 0) return 0;
     if (depth > static_cast<int>(max_frames)) depth = static_cast<int>(max_frames);
     // Outermost first: o[i] = buf[first + depth - 1 - i].

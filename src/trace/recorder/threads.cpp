@@ -11,8 +11,8 @@
 namespace heapkit::trace::recorder {
 
 constinit thread_local thread_state tls_state __attribute__((tls_model("initial-exec")));
-slot slot_table[max_slots];
-std::atomic<std::uint32_t> slot_high{shared_slot_id + 1};
+constinit slot slot_table[max_slots];
+constinit std::atomic<std::uint32_t> slot_high{shared_slot_id + 1};
 
 bool ensure_ring(slot& s) noexcept {
     if (s.r.data != nullptr) return true;

@@ -42,8 +42,8 @@ enum class slot_state : std::uint32_t { free = 0, live = 1, ended = 2 };
 struct stack_cache {
     std::uint32_t depth = 0;
     std::uint64_t epoch = 0;  // stacks.cpp's epoch when filled (a dlclose empties every cache)
-    std::uintptr_t ips[max_frames];
-    std::uint64_t ids[max_frames];
+    std::uintptr_t ips[max_frames] = {};
+    std::uint64_t ids[max_frames] = {};
 };
 
 // The consumer's delta state at `consumed` (the ring is one long stream of records).
@@ -68,6 +68,7 @@ struct thread_state {
     slot* s = nullptr;           // this thread's slot, nullptr before its first event (or after its end)
     std::uint32_t recording = 0; // > 0: inside the recorder on this thread (a nested call is a signal handler's)
     std::uint32_t internal = 0;  // > 0: the recorder itself calls out (dlsym, pthread_create): unrecorded
+    std::uint32_t unwinding = 0;   // > 0: inside libunwind (its mmap/munmap calls are its caches: unrecorded)
     std::uint32_t in_cxx = 0;      // forwarding to the C++ runtime's operator new/delete (may stay set after a throw)
     std::int64_t sample_left = 0;  // bytes until the next sampled allocation (sampling on)
     std::uint64_t rng = 0;         // sampling's random state (0: not seeded)

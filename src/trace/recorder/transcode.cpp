@@ -156,27 +156,30 @@ std::uint8_t* one(std::uint8_t kind, cursor& c, decode_state& st, encoder& e, st
 
 }  // namespace
 
-transcode_result transcode(const std::uint8_t* in, std::size_t n, decode_state& st, encoder& chunk,
-                           std::uint8_t* out) noexcept {
-    transcode_result r{out, 0, false};
+bool transcode(const std::uint8_t* in, std::size_t n, decode_state& st, chunk_out& main, chunk_out& side) noexcept {
     cursor c{in, in + n};
     while (c.p < c.end) {
         std::uint8_t kind = *c.p++;
         if (kind == ring_padding) continue;
         if (kind == ring_absolute) {
-            if (c.p >= c.end) break;
+            if (c.p >= c.end) return false;
             kind = *c.p++;
             decode_state zero{};
-            r.out_end = one(kind, c, zero, chunk, r.out_end, r.first_seq);
+            if (side.at + 256 > side.limit) {  // decoded all the same, to step over it
+                std::uint8_t scratch[512];
+                encoder e;
+                std::uint64_t s0 = 0;
+                one(kind, c, zero, e, scratch, s0);
+                ++side.dropped;
+            } else {
+                side.at = one(kind, c, zero, side.enc, side.at, side.first_seq);
+            }
         } else {
-            r.out_end = one(kind, c, st, chunk, r.out_end, r.first_seq);
+            main.at = one(kind, c, st, main.enc, main.at, main.first_seq);
         }
-        if (!c.ok) {
-            r.damaged = true;
-            break;
-        }
+        if (!c.ok) return false;
     }
-    return r;
+    return true;
 }
 
 }  // namespace heapkit::trace::recorder

@@ -6,7 +6,11 @@
 // ring's running state (`decode_state`, kept in the slot between drains) and
 // encodes it again with the chunk's fresh encoder; padding bytes are dropped
 // and a `ring_absolute` record (a signal handler's) is decoded from a zero
-// state without touching the running one.
+// state without touching the running one. Such a record may carry a smaller
+// seq than the record before it in the ring (the handler interrupted an
+// append between its reservation and its seq), and a chunk's seqs never go
+// back: these records go to a side buffer, written as a chunk of their own
+// for the same slot (the reader merges chunks by seq).
 //
 // Input is the recorder's own bytes, but every read is still bounded: a
 // record that does not decode ends the run (the rest is counted as damaged).
@@ -20,15 +24,18 @@
 
 namespace heapkit::trace::recorder {
 
-struct transcode_result {
-    std::uint8_t* out_end;      // end of what was written to `out`
-    std::uint64_t first_seq;    // the first event's seq (0: none)
-    bool damaged;               // a record did not decode: the rest of the input was skipped
+// Where records go: a buffer, its encoder and the first event's seq.
+struct chunk_out {
+    std::uint8_t* at;          // the next byte to write
+    std::uint8_t* limit;       // records are written only while at + 256 <= limit
+    encoder enc;
+    std::uint64_t first_seq = 0;  // 0: no event yet
+    std::uint64_t dropped = 0;    // records that found no room (counted lost)
 };
 
-// Re-encodes [in, in + n) (whole records and padding) into out, which has room
-// for n + 64 bytes per ring_absolute record plus 64.
-transcode_result transcode(const std::uint8_t* in, std::size_t n, decode_state& st, encoder& chunk,
-                           std::uint8_t* out) noexcept;
+// Re-encodes [in, in + n) (whole records and padding) into `main` (room for
+// n + 64 bytes) and signal handlers' records into `side`. false: a record did
+// not decode (the rest of the input was skipped).
+bool transcode(const std::uint8_t* in, std::size_t n, decode_state& st, chunk_out& main, chunk_out& side) noexcept;
 
 }  // namespace heapkit::trace::recorder

@@ -31,6 +31,8 @@ spinlock drain_lock;
 int fd = -1;
 ZSTD_CCtx* cctx = nullptr;
 std::uint8_t* raw = nullptr;     // raw_capacity
+constexpr std::size_t side_capacity = 256u << 10;
+std::uint8_t* side_raw = nullptr;  // side_capacity: signal handlers' records (transcode.hpp)
 std::uint8_t* packed = nullptr;  // ZSTD_compressBound(raw_capacity)
 std::size_t packed_capacity = 0;
 std::uint64_t last_rss = 0;
@@ -59,11 +61,12 @@ void zstd_free(void*, void* q) {
 bool ensure_buffers() noexcept {
     if (cctx != nullptr) return true;
     raw = static_cast<std::uint8_t*>(map_pages(raw_capacity));
+    side_raw = static_cast<std::uint8_t*>(map_pages(side_capacity));
     packed_capacity = ZSTD_compressBound(raw_capacity);
     packed = static_cast<std::uint8_t*>(map_pages(packed_capacity));
     ZSTD_customMem mem{zstd_alloc, zstd_free, nullptr};
     cctx = ZSTD_createCCtx_advanced(mem);
-    if (raw == nullptr || packed == nullptr || cctx == nullptr) return false;
+    if (raw == nullptr || side_raw == nullptr || packed == nullptr || cctx == nullptr) return false;
     ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, 1);
     return true;
 }
@@ -117,22 +120,20 @@ void drain_slot(slot& s) noexcept {
     const std::uint64_t to = r.committed.load(std::memory_order_acquire);
     const std::uint64_t from = r.consumed.load(std::memory_order_relaxed);
     if (to > from) {
-        encoder chunk;
-        std::uint8_t* out = raw;
-        std::uint64_t first_seq = 0;
-        bool damaged = false;
+        chunk_out main{raw, raw + raw_capacity, {}};
+        chunk_out side{side_raw, side_raw + side_capacity, {}};
+        bool ok = true;
         std::uint64_t at = from;
-        while (at < to && !damaged) {  // at most two pieces: to the end of the buffer, then from its start
+        while (at < to && ok) {  // at most two pieces: to the end of the buffer, then from its start
             const std::size_t off = static_cast<std::size_t>(at % ring_bytes);
             std::size_t n = static_cast<std::size_t>(to - at);
             if (off + n > ring_bytes) n = ring_bytes - off;
-            const transcode_result t = transcode(r.data + off, n, s.wr, chunk, out);
-            if (first_seq == 0) first_seq = t.first_seq;
-            out = t.out_end;
-            damaged = t.damaged;
+            ok = transcode(r.data + off, n, s.wr, main, side);
             at += n;
         }
-        write_chunk(s.id, raw, static_cast<std::size_t>(out - raw), first_seq);
+        write_chunk(s.id, raw, static_cast<std::size_t>(main.at - raw), main.first_seq);
+        write_chunk(s.id, side_raw, static_cast<std::size_t>(side.at - side_raw), side.first_seq);
+        if (side.dropped != 0) s.lost.fetch_add(side.dropped, std::memory_order_relaxed);
         r.consumed.store(to, std::memory_order_release);
     }
     if (s.state.load(std::memory_order_acquire) == slot_state::ended &&

@@ -107,7 +107,7 @@ void print_stack(std::ostream& os, const call_tree& t, std::uint32_t node, std::
         return;
     }
     for (std::size_t i = 0; i < path.size() && i < max_frames; ++i) os << "      " << describe_frame(*path[i]) << '\n';
-    if (path.size() > max_frames) os << "      ... " << path.size() - max_frames << " more frames\n";
+    if (path.size() > max_frames) os << "      ... " << count_of(path.size() - max_frames, "more frame") << '\n';
 }
 
 template <class Value, class Describe>

@@ -132,6 +132,8 @@
         }
     }
     const call_children = children_of(call_parent, node_count);
+    const call_depth = new Int32Array(node_count);
+    for (let i = 1; i < node_count; i++) call_depth[i] = call_depth[call_parent[i]] + 1;
     function normal_tree(self) {
         const total = Float64Array.from(self);
         for (let i = node_count - 1; i > 0; i--) total[call_parent[i]] += total[i];
@@ -141,35 +143,50 @@
         return tree;
     }
     function inverted_tree(self) {
-        const parent = [-1], frame = [-1], total = [0], index = [new Map()];
+        // At most one new node per step up a path: size the arrays and an open-addressing hash
+        // table of edges ((inverted node, frame) -> child) for that many.
+        let steps = 1;
+        for (let v = 1; v < node_count; v++) if (self[v] > 0) steps += call_depth[v];
+        const parent = new Int32Array(steps), frame = new Int32Array(steps), tot = new Float64Array(steps);
+        parent[0] = -1; frame[0] = -1;
+        let cap = 16;
+        while (cap < 2 * steps) cap *= 2;
+        const mask = cap - 1, slot = new Int32Array(cap).fill(-1);
+        let n = 1;
         for (let v = 1; v < node_count; v++) {
             const s = self[v];
             if (!(s > 0)) continue;
-            total[0] += s;
+            tot[0] += s;
             let at = 0;
             for (let u = v; u > 0; u = call_parent[u]) {
                 const f = call_frame[u];
-                let c = index[at].get(f);
-                if (c === undefined) {
-                    c = parent.length;
-                    parent.push(at); frame.push(f); total.push(0); index.push(new Map());
-                    index[at].set(f, c);
+                let h = (Math.imul(at, 0x9e3779b1) ^ Math.imul(f + 1, 0x85ebca77)) & mask;
+                let c;
+                for (;;) {
+                    c = slot[h];
+                    if (c < 0) {
+                        c = n++;
+                        parent[c] = at; frame[c] = f;
+                        slot[h] = c;
+                        break;
+                    }
+                    if (parent[c] === at && frame[c] === f) break;
+                    h = (h + 1) & mask;
                 }
-                total[c] += s;
+                tot[c] += s;
                 at = c;
             }
         }
-        const n = parent.length;
-        const p = Int32Array.from(parent);
+        const p = parent.subarray(0, n);
         const { first, kids } = children_of(p, n);
-        const tot = Float64Array.from(total);
+        const total = tot.subarray(0, n);
         const own = new Float64Array(n);  // self in the inverted tree: where the path reached main's caller
         for (let v = 0; v < n; v++) {
-            let s = tot[v];
-            for (let k = first[v]; k < first[v + 1]; k++) s -= tot[kids[k]];
+            let s = total[v];
+            for (let k = first[v]; k < first[v + 1]; k++) s -= total[kids[k]];
             own[v] = Math.max(0, s);
         }
-        const tree = { n, parent: p, frame: Int32Array.from(frame), first, kids, total: tot, self: own, inverted: true };
+        const tree = { n, parent: p, frame: frame.subarray(0, n), first, kids, total, self: own, inverted: true };
         sort_kids(tree);
         return tree;
     }
@@ -395,9 +412,13 @@
         const peak_label = 'peak ' + fmt_bytes(peak_bytes) + ' at ' + fmt_time(peak_time - tl.t0);
         ctx.font = '600 11px ' + getComputedStyle(document.body).fontFamily;
         const lw = ctx.measureText(peak_label).width;
-        ctx.textBaseline = 'middle';
-        ctx.textAlign = px + 8 + lw > w - tl.right ? 'right' : 'left';
-        ctx.fillText(peak_label, ctx.textAlign === 'right' ? px - 8 : px + 8, Math.max(tl.top + 6, py));
+        ctx.textBaseline = 'bottom';
+        ctx.textAlign = px + 10 + lw > w - tl.right ? 'right' : 'left';
+        const lx = ctx.textAlign === 'right' ? px - 10 : px + 10, ly = Math.max(tl.top + 12, py - 4);
+        ctx.lineWidth = 3; ctx.strokeStyle = 'rgba(255,255,255,0.9)'; ctx.lineJoin = 'round';
+        ctx.strokeText(peak_label, lx, ly);
+        ctx.fillStyle = '#dc2626';
+        ctx.fillText(peak_label, lx, ly);
         // the chosen moment
         const snap = snapshots[state.snapshot];
         if (snap) {
@@ -471,6 +492,12 @@
         if (n >= 1024) return +(n / 1024).toFixed(1) + 'K';
         return String(n);
     }
+    function fmt_short_count(n) {
+        if (n >= 1e9) return +(n / 1e9).toFixed(2) + 'G';
+        if (n >= 1e6) return +(n / 1e6).toFixed(2) + 'M';
+        if (n >= 1e3) return +(n / 1e3).toFixed(1) + 'k';
+        return String(n);
+    }
     function draw_histogram() {
         const canvas = $('histogram');
         const { ctx, w, h } = fit_canvas(canvas);
@@ -481,7 +508,7 @@
         if (!buckets.length) { ctx.fillStyle = '#687184'; ctx.fillText('No allocations.', 10, 24); return; }
         const key = histogram_mode;
         const max = Math.max(1, ...buckets.map((b) => b[key] || 0));
-        const axis = key === 'bytes' ? byte_axis(max * 1.05) : { step: nice_step(max * 1.05, 4), label: (v) => fmt_size(v) };
+        const axis = key === 'bytes' ? byte_axis(max * 1.05) : { step: nice_step(max * 1.05, 4), label: fmt_short_count };
         const top = Math.ceil((max * 1.05) / axis.step) * axis.step;
         const left = hist.left, right = 6, ttop = 14, bottom = 24;
         const pw = w - left - right, ph = h - ttop - bottom;
@@ -713,9 +740,11 @@
             if (state.focus !== 0 && v !== 0) {
                 parts.push(el('div', { class: 't-val', text: fmt_share(tree.total[v], tree.total[state.focus]) + ' of the zoomed frame' }));
             }
-            if (tree.self[v] > 0 && v !== 0) {
-                parts.push(el('div', { class: 't-val', text: (tree.inverted ? 'from the top of the stack: ' : 'self: ') + fmt_value(state.metric, tree.self[v]) }));
+            if (!tree.inverted && tree.self[v] > 0 && v !== 0) {
+                parts.push(el('div', { class: 't-val', text: 'allocated here (self): ' + fmt_value(state.metric, tree.self[v]) }));
             }
+            if (v !== state.focus) parts.push(el('div', { class: 't-hint', text: 'click to zoom in' }));
+            else if (v !== 0) parts.push(el('div', { class: 't-hint', text: 'click a frame above it or Reset zoom to zoom out' }));
             show_tooltip(e, parts);
         });
         canvas.addEventListener('mouseleave', () => { state.hover = -1; hide_tooltip(); draw_flame(); });
@@ -769,7 +798,7 @@
             card('Peak heap', fmt_bytes(s.peak_heap_bytes), 'at ' + fmt_time(peak_time - t0)),
             card('Peak RSS', fmt_bytes(s.peak_rss_bytes), 'resident memory'),
             card('Leaked', fmt_bytes(s.leaked_bytes), fmt_count(s.leaked_blocks) + ' blocks never freed', s.leaked_bytes > 0),
-            card('Temporary', fmt_count(s.temporary), fmt_share(s.temporary || 0, s.allocations) + ' of allocations freed at once'),
+            card('Temporary', fmt_count(s.temporary), fmt_share(s.temporary || 0, s.allocations) + ' of allocations'),
             card('Before main', fmt_bytes(s.before_main_bytes), fmt_count(s.before_main_calls) + ' calls'));
     }
     function fill_summary() {

@@ -4,6 +4,7 @@
 # Writes the page of each data document with WRITE_REPORT_PAGE (write_html_report) into OUT_DIR
 # and checks it with report_page.mjs in Debian's chromium, headless and offline:
 #   - tests/trace/data/html_fixture.json: every check (made by make_fixture.mjs; committed);
+#   - tests/browser/empty_report.json: a program that allocated nothing;
 #   - a 50,000-node document made here by make_fixture.mjs: the page copes with a large tree;
 #   - tests/trace/data/report_fixture.json, when present: a document written by heapkit report.
 # Screenshots: OUT_DIR/*.png. Exits 77 (skipped) when chromium, node or node_modules are missing.
@@ -29,6 +30,7 @@ check() {  # check NAME DATA.json MODE
   node "$here/report_page.mjs" "$out_dir/$name.html" "$data" "$mode" "$out_dir" "$chromium" || status=1
 }
 check html_report "$source_dir/tests/trace/data/html_fixture.json" full
+check html_report_empty "$here/empty_report.json" empty
 node "$here/make_fixture.mjs" "$out_dir/large_fixture.json" --nodes 50000 --frames 600 --seed 11
 check html_report_large "$out_dir/large_fixture.json" large
 if [[ -f $source_dir/tests/trace/data/report_fixture.json ]]; then

@@ -650,6 +650,7 @@
         }
     }
     function empty_message() {
+        if (!summary.allocations && !(metrics.allocated || []).length) return 'No allocations were recorded.';
         if (state.metric === 'leaked') return 'Nothing leaked: every block was freed.';
         if (state.metric === 'moment' && !snapshots.length) return 'This report has no snapshots of the live heap.';
         return 'No data for this view.';
@@ -851,7 +852,7 @@
         const whole = spec.whole() || list.reduce((a, s) => a + s.value, 0);
         const max = Math.max(1, ...list.map((s) => s.value));
         const out = [el('tr', null, el('th', { text: '#' }), el('th', { text: 'site' }), el('th', { class: 'num', text: spec.head }),
-                        el('th', { class: 'num', text: 'calls' }), el('th', { class: 'num', text: 'share' }), el('th'))];
+                        el('th', { class: 'num', text: 'calls' }), el('th', { class: 'num', text: 'share' }), el('th'), el('th'))];
         list.forEach((site, i) => {
             const node = site.node >= 0 && site.node < node_count ? site.node : 0;
             const fr = node ? frame_info(call_frame[node]) : { name: 'all', file: '', module: '' };
@@ -863,8 +864,10 @@
                 el('td', { class: 'num', text: spec.fmt(site.value) }),
                 el('td', { class: 'num', text: fmt_count(site.calls) }),
                 el('td', { class: 'num', text: fmt_share(site.value, whole) }),
-                el('td', { style: 'width:14%' }, el('div', { class: 'bar' }, el('span', { style: 'width:' + ((100 * site.value) / max).toFixed(1) + '%' }))));
-            const stack = el('tr', { class: 'stack', hidden: '' }, el('td', { colspan: '6' }, stack_list(node)));
+                el('td', { style: 'width:14%' }, el('div', { class: 'bar' }, el('span', { style: 'width:' + ((100 * site.value) / max).toFixed(1) + '%' }))),
+                el('td', { class: 'num' }, node ? el('button', { type: 'button', class: 'button small', title: 'zoom the flame graph to this site',
+                                                                 text: 'show', onclick: (e) => { e.stopPropagation(); show_site(kind, node); } }) : null));
+            const stack = el('tr', { class: 'stack', hidden: '' }, el('td', { colspan: '7' }, stack_list(node)));
             row.addEventListener('click', () => {
                 stack.hidden = !stack.hidden;
                 row.classList.toggle('open', !stack.hidden);
@@ -872,8 +875,16 @@
             });
             out.push(row, stack);
         });
-        if (!list.length) out.push(el('tr', null, el('td', { class: 'empty', colspan: '6', text: 'No sites.' })));
+        if (!list.length) out.push(el('tr', null, el('td', { class: 'empty', colspan: '7', text: 'No sites.' })));
         $('top-table').replaceChildren(...out);
+    }
+    // Zooms the flame graph (normal mode, the site's metric) to a site and scrolls to it.
+    const TOP_METRIC = { bytes: 'allocated', calls: 'calls', peak: 'peak', temporary: 'calls', leaks: 'leaked' };
+    function show_site(kind, node) {
+        if (state.inverted) { state.inverted = false; $('inverted').checked = false; }
+        set_metric(TOP_METRIC[kind], false);
+        if (view.total[node] > 0) zoom(node);
+        $('flame-panel').scrollIntoView({ block: 'start' });
     }
     function setup_top() {
         for (const b of $('top-mode').querySelectorAll('button')) {

@@ -189,8 +189,12 @@ try {
         const magenta = await pixels('flame', [0xd9, 0x46, 0xef]);
         check(magenta.match > 100, 'matching frames are highlighted', `${magenta.match} highlighted pixels`);
         await page.locator('#search').fill('');
-        await page.waitForFunction(() => window.heapkit_report.state().search === '');
-        check((await page.locator('#match').textContent()) === '', 'clearing the search clears the highlight');
+        // the page applies the search at the next animation frame
+        const cleared = await page.waitForFunction(() => document.getElementById('match').textContent === '' &&
+                                                         window.heapkit_report.state().search === '', null, { timeout: 10000 })
+            .then(() => true, () => false);
+        const plain = await pixels('flame', [0xd9, 0x46, 0xef]);
+        check(cleared && plain.match === 0, 'clearing the search clears the highlight', `${plain.match} highlighted pixels`);
 
         // ---- metrics ----
         const expected_totals = { calls: sum(data.metrics.calls), peak: sum(data.metrics.peak), leaked: sum(data.metrics.leaked),

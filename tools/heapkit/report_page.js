@@ -234,7 +234,9 @@
     }
 
     // ---- search ----
+    let applied_search = '';  // the search the drawing shows (it is applied at the next animation frame)
     function update_search() {
+        applied_search = state.search;
         const q = state.search.trim().toLowerCase();
         frame_match = null;
         if (q) {
@@ -922,7 +924,7 @@
                      focus_name: frame_name(tree, state.focus), total: tree.total[0],
                      focus_total: tree.total[state.focus], snapshot: state.snapshot,
                      snapshot_t: snapshots[state.snapshot] ? snapshots[state.snapshot].t : null,
-                     search: state.search, match_value: match_info.value, match_count: match_info.count,
+                     search: applied_search, match_value: match_info.value, match_count: match_info.count,
                      view_nodes: tree.n };
         },
         // the drawn frames: {row, x, w, node, name} in CSS pixels of the flame canvas

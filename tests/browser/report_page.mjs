@@ -238,6 +238,11 @@ try {
             await page.mouse.up();
             s = await state();
             check(s.snapshot === nearest(0.75), 'dragging on the timeline moves the moment', `${s.snapshot} vs ${nearest(0.75)}`);
+            await page.locator('#search').fill('json');
+            await page.waitForFunction(() => window.heapkit_report.state().search === 'json');
+            await page.screenshot({ path: join(out_dir, `${name}_moment.png`) });
+            await page.locator('#search').fill('');
+            await page.waitForFunction(() => window.heapkit_report.state().search === '');
             const moment_pixels = await pixels('timeline', [0x93, 0x33, 0xea]);
             check(moment_pixels.match > 50, 'the timeline marks the chosen moment', `${moment_pixels.match}`);
             const peak_pixels = await pixels('timeline', [0xdc, 0x26, 0x26]);

@@ -431,6 +431,18 @@
             ctx.setLineDash([]);
             ctx.fillStyle = '#9333ea';
             ctx.beginPath(); ctx.moveTo(x - 5, tl.top - 1); ctx.lineTo(x + 5, tl.top - 1); ctx.lineTo(x, tl.top + 6); ctx.fill();
+            if (state.metric === 'moment') {
+                const live = (snap.live || []).reduce((a, p) => a + p[1], 0);
+                const label = fmt_bytes(live) + ' live at ' + fmt_time(snap.t - tl.t0);
+                ctx.font = '600 11px ' + getComputedStyle(document.body).fontFamily;
+                const lw = ctx.measureText(label).width;
+                ctx.textBaseline = 'top';
+                ctx.textAlign = x + 8 + lw > w - tl.right ? 'right' : 'left';
+                const lx = ctx.textAlign === 'right' ? x - 8 : x + 8;
+                ctx.lineWidth = 3; ctx.strokeStyle = 'rgba(255,255,255,0.9)'; ctx.lineJoin = 'round';
+                ctx.strokeText(label, lx, tl.top + 2);
+                ctx.fillText(label, lx, tl.top + 2);
+            }
         }
         // hover crosshair
         if (tl.hover >= 0 && timeline[tl.hover]) {
@@ -780,6 +792,12 @@
     }
 
     // ---- the tables ----
+    function fill_flame_hint() {
+        const libraries = new Set(frames.map((f) => f.module).filter((m) => m && m !== main_module));
+        let text = $('flame-hint').textContent;
+        if (main_module) text += ' Warm colours: ' + main_module + (libraries.size ? '; cool colours: libraries (' + libraries.size + ' modules).' : '.');
+        $('flame-hint').textContent = text;
+    }
     function fill_header() {
         $('command').textContent = data.command || '(unknown command)';
         $('command').title = data.command || '';
@@ -900,6 +918,7 @@
     // ---- start ----
     function draw_all() { draw_timeline(); draw_histogram(); refresh_flame(); }
     fill_header();
+    fill_flame_hint();
     fill_cards();
     fill_summary();
     fill_calls();

@@ -205,6 +205,12 @@ struct encoder {
         p = put_u8(p, static_cast<std::uint8_t>(record::lost));
         return put_varint(p, count);
     }
+    // A sized record (kind >= first_sized_kind): its bytes after a length,
+    // so that a reader that does not know the kind skips it.
+    static std::uint8_t* sized(std::uint8_t* p, std::uint8_t kind, std::string_view bytes) noexcept {
+        p = put_u8(p, kind);
+        return put_string(p, bytes);
+    }
     // process: the strings are written by the caller's loop for argv; this
     // writes everything up to argc, then call put_string per argument, then
     // process_tail().

@@ -40,7 +40,7 @@ namespace heapkit::trace {
 // ---- the file header: 16 bytes, little-endian ----
 inline constexpr char file_magic[8] = {'H', 'K', 'T', 'R', 'A', 'C', 'E', '\0'};
 inline constexpr std::uint16_t version_major = 1;  // readers refuse another major version
-inline constexpr std::uint16_t version_minor = 0;  // readers skip record kinds they do not know
+inline constexpr std::uint16_t version_minor = 0;  // readers skip the sized record kinds they do not know
 
 struct file_header {
     char magic[8];                // file_magic
@@ -106,7 +106,13 @@ enum class record : std::uint8_t {
     stack_node = 0x21,  // id:v parent:v ip:v       (a frame; parent 0 = outermost; ip = return address)
     watermark = 0x22,   // seq:v                    (every event with seq < it is earlier in the file)
     lost = 0x23,        // count:v                  (events dropped, e.g. a full buffer at a fatal signal)
+
+    // 0x40..0xff: sized records, `kind:u8 length:v byte[length]`. Kinds added
+    // by a later minor version that an older reader may skip go here; a reader
+    // skips the sized kinds it does not know. An unknown kind below 0x40 has
+    // no length to skip by: the reader stops the chunk with an error naming it.
 };
+inline constexpr std::uint8_t first_sized_kind = 0x40;
 
 // How the process ended (record::end's `how`).
 enum class end_how : std::uint8_t { exit = 0, exit_now = 1, abort = 2, unload = 3, exec = 4 };

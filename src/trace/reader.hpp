@@ -8,9 +8,22 @@
 //   if (r.error()) { ... }                 // damage: offset and reason; what came before was delivered
 //   r.process(), r.stack(id), r.modules(), r.threads()
 //
-// Memory: the reader holds one decoded chunk per thread slot plus the events
-// of one writer round (bounded by the watermarks), and the metadata (one
-// entry per distinct stack node, module and thread): never the whole trace.
+// Memory: the reader holds the decoded events of one writer round (the
+// events read since the events below the latest watermark were released),
+// one chunk's bytes, and the metadata (one entry per distinct stack node,
+// module and thread): never the whole trace. A trace without watermarks is
+// held whole until its end (held_events() tells how much is held).
+//
+// Merge: a chunk's events are in seq order (one thread wrote them), so each
+// chunk decodes into a sorted run; a min-heap of runs keyed by their next
+// event's seq yields the smallest held event. It is released once its seq is
+// below the latest watermark (every smaller event has been read), or at the
+// end of the input (complete, truncated or damaged).
+//
+// Versions: a file of another major version is refused by open(). A record
+// kind this reader does not know is skipped when it is a sized kind
+// (>= first_sized_kind, format.hpp); below that it stops with an error that
+// names the kind, since its length is unknown.
 // It never reads past its input, never trusts a length before checking it,
 // and on damage stops with an error naming the byte offset; events decoded
 // before the damage have been (or will be) delivered by next().
@@ -32,7 +45,7 @@ struct event {
     op operation = op::malloc;    // alloc, free, realloc
     std::uint64_t seq = 0;        // process-wide order
     std::uint64_t time_ns = 0;    // since the process started
-    std::uint32_t thread = 0;     // recorder thread slot (thread_start names its tid)
+    std::uint32_t thread = 0;     // recorder thread slot (the chunk's; thread_start/end: the record's slot)
     std::uint64_t addr = 0;       // alloc: the block (0: failed); free: the block; realloc: the old block;
                                   // mmap/munmap/mremap: the (old) mapping
     std::uint64_t new_addr = 0;   // realloc, mremap: the result (0: failed, or freed by realloc(p, 0))
@@ -41,8 +54,9 @@ struct event {
     std::uint64_t old_size = 0;   // mremap: old length; rss: virtual bytes
     std::uint64_t align = 0;      // aligned ops: the alignment asked for
     std::uint64_t stack = 0;      // stack_node id, 0 = none
-    std::int64_t value = 0;       // mmap: prot; fork: child pid; thread_start: tid; end: status;
-                                  // module_load/unload: module id; thread_start/end: slot
+    std::int64_t value = 0;       // mmap: prot; fork: child pid; thread_start: tid; thread_end: slot;
+                                  // end: status; module_load/unload: module id (module_load: addr = base,
+                                  // text = path; its build id and segments are in modules())
     std::uint64_t flags = 0;      // mmap: flags; end: end_how
     std::int64_t fd = -1;         // mmap: fd
     std::string text;             // fork: child trace; exec: path; thread_start: name
@@ -103,7 +117,11 @@ public:
     reader(reader&&) noexcept;
     reader& operator=(reader&&) noexcept;
 
-    // Opens a file and reads its header. false: error() says why.
+    // Opens a file and reads its header, then chunks until the process record
+    // (the recorder writes it first) or the first watermark. false: the file
+    // cannot be read or is not a trace of this major version (error() says
+    // why). Damage after the header is not a failure of open(): it shows in
+    // error() once next() has delivered what came before it.
     bool open(const std::string& path);
     // Reads from memory (the fuzz target); `data` must outlive the reader.
     bool open_memory(const std::uint8_t* data, std::size_t size, const std::string& name = "<memory>");
@@ -117,14 +135,19 @@ public:
     // True once the trace's `end` record was read (a complete trace).
     bool complete() const;
 
-    const process_info& process() const;  // valid once open() returned true
+    const process_info& process() const;  // valid once open() returned true (empty if the trace has none)
     // Metadata as read so far (all of it once next() returned false).
     const stack_node* stack(std::uint64_t id) const;  // nullptr: unknown id
     std::size_t stack_count() const;
     const std::vector<module_info>& modules() const;
     const std::vector<thread_info>& threads() const;
     std::uint64_t lost_events() const;  // from `lost` records
-    std::uint64_t bytes_read() const;
+    std::uint64_t bytes_read() const;   // input consumed: the header and the chunks read so far
+
+    // Events decoded but not yet delivered, now and at most so far: what the
+    // watermarks bound (tests assert it stays within one writer round).
+    std::size_t held_events() const;
+    std::size_t peak_held_events() const;
 
 private:
     struct state;

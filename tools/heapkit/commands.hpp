@@ -15,4 +15,10 @@ void add_tour_command(CLI::App& app, int& status);
 // `heapkit run -- CMD ARGS...`: runs CMD with libheapkit.so preloaded (run.cpp).
 void add_run_command(CLI::App& app, int& status);
 
+// `heapkit profile -- CMD ARGS...`: records CMD's allocations into a trace (profile.cpp).
+void add_profile_command(CLI::App& app, int& status);
+
+// `heapkit report TRACE...`: analyses recorded traces and reports them (report.cpp).
+void add_report_command(CLI::App& app, int& status);
+
 }  // namespace heapkit::tools

@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
     int status = 0;
     heapkit::tools::add_tour_command(app, status);
     heapkit::tools::add_run_command(app, status);
+    heapkit::tools::add_profile_command(app, status);
+    heapkit::tools::add_report_command(app, status);
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,226 @@
+// Test helper: writes a trace through trace::writer and keeps, beside it,
+// the events a reader must deliver (trace::event, exact fields), so tests
+// compare what the reader decodes with what was written.
+//
+//   trace_builder b;                       // in memory, codec from options
+//   b.alloc(1, op::malloc, seq, t, addr, size);
+//   b.round(next_seq);                     // cut all chunks, then a watermark
+//   b.finish();  b.bytes(), b.expected (in seq order)
+#pragma once
+
+#include "trace/reader.hpp"
+#include "trace/writer.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace heapkit::trace::testing {
+
+// Every field of an event on one line, for EXPECT_EQ messages.
+inline std::string show(const event& e) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "kind=%u op=%u seq=%llu time=%llu thread=%u addr=%#llx new_addr=%#llx size=%llu old_size=%llu "
+                  "align=%llu stack=%llu value=%lld flags=%llu fd=%lld text='",
+                  static_cast<unsigned>(e.kind), static_cast<unsigned>(e.operation),
+                  static_cast<unsigned long long>(e.seq), static_cast<unsigned long long>(e.time_ns), e.thread,
+                  static_cast<unsigned long long>(e.addr), static_cast<unsigned long long>(e.new_addr),
+                  static_cast<unsigned long long>(e.size), static_cast<unsigned long long>(e.old_size),
+                  static_cast<unsigned long long>(e.align), static_cast<unsigned long long>(e.stack),
+                  static_cast<long long>(e.value), static_cast<unsigned long long>(e.flags),
+                  static_cast<long long>(e.fd));
+    return buf + e.text + "'";
+}
+
+class trace_builder {
+public:
+    explicit trace_builder(const writer_options& o = {.compression = codec::zstd}) { w.open_memory(o); }
+
+    writer w;
+    std::vector<event> expected;  // in the order written; sorted() gives seq order
+
+    void alloc(std::uint32_t t, op o, std::uint64_t seq, std::uint64_t time, std::uint64_t addr,
+               std::uint64_t size, std::uint64_t align = 0, std::uint64_t stack = 0) {
+        w.chunk(t).append(alloc_record_max, [&](std::uint8_t* p, encoder& e) {
+            return e.alloc(p, o, seq, time, addr, size, align, stack);
+        });
+        event e = base(record::alloc, t, seq, time);
+        e.operation = o;
+        e.addr = addr;
+        e.size = size;
+        e.align = op_has_align(o) ? align : 0;
+        e.stack = stack;
+        expected.push_back(e);
+    }
+    void free(std::uint32_t t, op o, std::uint64_t seq, std::uint64_t time, std::uint64_t addr,
+              std::uint64_t size = 0, std::uint64_t align = 0, std::uint64_t stack = 0) {
+        w.chunk(t).append(free_record_max, [&](std::uint8_t* p, encoder& e) {
+            return e.free(p, o, seq, time, addr, size, align, stack);
+        });
+        event e = base(record::free, t, seq, time);
+        e.operation = o;
+        e.addr = addr;
+        e.size = op_has_size(o) ? size : 0;
+        e.align = op_has_align(o) ? align : 0;
+        e.stack = stack;
+        expected.push_back(e);
+    }
+    void realloc(std::uint32_t t, op o, std::uint64_t seq, std::uint64_t time, std::uint64_t old_addr,
+                 std::uint64_t new_addr, std::uint64_t size, std::uint64_t stack = 0) {
+        w.chunk(t).append(realloc_record_max, [&](std::uint8_t* p, encoder& e) {
+            return e.realloc(p, o, seq, time, old_addr, new_addr, size, stack);
+        });
+        event e = base(record::realloc, t, seq, time);
+        e.operation = o;
+        e.addr = old_addr;
+        e.new_addr = new_addr;
+        e.size = size;
+        e.stack = stack;
+        expected.push_back(e);
+    }
+    void mmap(std::uint32_t t, std::uint64_t seq, std::uint64_t time, std::uint64_t addr, std::uint64_t length,
+              std::uint64_t prot, std::uint64_t flags, std::int64_t fd, std::uint64_t stack) {
+        w.chunk(t).append(mapping_record_max, [&](std::uint8_t* p, encoder& e) {
+            return e.mmap(p, seq, time, addr, length, prot, flags, fd, stack);
+        });
+        event e = base(record::mmap, t, seq, time);
+        e.addr = addr;
+        e.size = length;
+        e.value = static_cast<std::int64_t>(prot);
+        e.flags = flags;
+        e.fd = fd;
+        e.stack = stack;
+        expected.push_back(e);
+    }
+    void munmap(std::uint32_t t, std::uint64_t seq, std::uint64_t time, std::uint64_t addr, std::uint64_t length,
+                std::uint64_t stack) {
+        w.chunk(t).append(mapping_record_max, [&](std::uint8_t* p, encoder& e) {
+            return e.munmap(p, seq, time, addr, length, stack);
+        });
+        event e = base(record::munmap, t, seq, time);
+        e.addr = addr;
+        e.size = length;
+        e.stack = stack;
+        expected.push_back(e);
+    }
+    void mremap(std::uint32_t t, std::uint64_t seq, std::uint64_t time, std::uint64_t old_addr,
+                std::uint64_t old_length, std::uint64_t new_addr, std::uint64_t new_length, std::uint64_t stack) {
+        w.chunk(t).append(mapping_record_max, [&](std::uint8_t* p, encoder& e) {
+            return e.mremap(p, seq, time, old_addr, old_length, new_addr, new_length, stack);
+        });
+        event e = base(record::mremap, t, seq, time);
+        e.addr = old_addr;
+        e.old_size = old_length;
+        e.new_addr = new_addr;
+        e.size = new_length;
+        e.stack = stack;
+        expected.push_back(e);
+    }
+    void rss(std::uint32_t t, std::uint64_t seq, std::uint64_t time, std::uint64_t resident, std::uint64_t virt) {
+        w.chunk(t).append(small_record_max,
+                          [&](std::uint8_t* p, encoder& e) { return e.rss(p, seq, time, resident, virt); });
+        event e = base(record::rss, t, seq, time);
+        e.size = resident;
+        e.old_size = virt;
+        expected.push_back(e);
+    }
+    void main_start(std::uint32_t t, std::uint64_t seq, std::uint64_t time) {
+        w.chunk(t).append(small_record_max, [&](std::uint8_t* p, encoder& e) { return e.main_start(p, seq, time); });
+        expected.push_back(base(record::main_start, t, seq, time));
+    }
+    void fork(std::uint32_t t, std::uint64_t seq, std::uint64_t time, std::uint64_t pid, const std::string& child) {
+        w.chunk(t).append(small_record_max + child.size(),
+                          [&](std::uint8_t* p, encoder& e) { return e.fork(p, seq, time, pid, child); });
+        event e = base(record::fork, t, seq, time);
+        e.value = static_cast<std::int64_t>(pid);
+        e.text = child;
+        expected.push_back(e);
+    }
+    void exec(std::uint32_t t, std::uint64_t seq, std::uint64_t time, const std::string& path) {
+        w.chunk(t).append(small_record_max + path.size(),
+                          [&](std::uint8_t* p, encoder& e) { return e.exec(p, seq, time, path); });
+        event e = base(record::exec, t, seq, time);
+        e.text = path;
+        expected.push_back(e);
+    }
+    void thread_start(std::uint32_t t, std::uint64_t seq, std::uint64_t time, std::uint32_t slot, std::uint64_t tid,
+                      const std::string& name) {
+        w.chunk(t).append(small_record_max + name.size(), [&](std::uint8_t* p, encoder& e) {
+            return e.thread_start(p, seq, time, slot, tid, name);
+        });
+        event e = base(record::thread_start, slot, seq, time);
+        e.value = static_cast<std::int64_t>(tid);
+        e.text = name;
+        expected.push_back(e);
+    }
+    void thread_end(std::uint32_t t, std::uint64_t seq, std::uint64_t time, std::uint32_t slot) {
+        w.chunk(t).append(small_record_max,
+                          [&](std::uint8_t* p, encoder& e) { return e.thread_end(p, seq, time, slot); });
+        event e = base(record::thread_end, slot, seq, time);
+        e.value = slot;
+        expected.push_back(e);
+    }
+    void module_load(std::uint32_t t, std::uint64_t seq, std::uint64_t time, const module_info& m) {
+        const std::string_view build_id(reinterpret_cast<const char*>(m.build_id.data()), m.build_id.size());
+        w.chunk(t).append(small_record_max + m.path.size() + m.build_id.size() + 4 * max_varint_bytes * (1 + m.segments.size()),
+                          [&](std::uint8_t* p, encoder& e) {
+                              p = e.module_load(p, seq, time, m.id, m.base, m.path, build_id);
+                              p = put_varint(p, m.segments.size());
+                              for (const auto& s : m.segments) p = encoder::module_segment(p, s.start, s.size, s.flags);
+                              return p;
+                          });
+        event e = base(record::module_load, t, seq, time);
+        e.value = static_cast<std::int64_t>(m.id);
+        e.addr = m.base;
+        e.text = m.path;
+        expected.push_back(e);
+    }
+    void module_unload(std::uint32_t t, std::uint64_t seq, std::uint64_t time, std::uint64_t id) {
+        w.chunk(t).append(small_record_max,
+                          [&](std::uint8_t* p, encoder& e) { return e.module_unload(p, seq, time, id); });
+        event e = base(record::module_unload, t, seq, time);
+        e.value = static_cast<std::int64_t>(id);
+        expected.push_back(e);
+    }
+    void end(std::uint32_t t, std::uint64_t seq, std::uint64_t time, end_how how, std::int64_t status) {
+        w.chunk(t).append(small_record_max,
+                          [&](std::uint8_t* p, encoder& e) { return e.end(p, seq, time, how, status); });
+        event e = base(record::end, t, seq, time);
+        e.flags = static_cast<std::uint64_t>(how);
+        e.value = status;
+        expected.push_back(e);
+    }
+
+    void round(std::uint64_t seq) { w.round(seq); }
+    const std::vector<std::uint8_t>& finish() {
+        w.close();
+        return w.bytes();
+    }
+    std::vector<event> sorted() const {
+        auto v = expected;
+        std::stable_sort(v.begin(), v.end(), [](const event& a, const event& b) { return a.seq < b.seq; });
+        return v;
+    }
+
+private:
+    static event base(record k, std::uint32_t t, std::uint64_t seq, std::uint64_t time) {
+        event e;
+        e.kind = k;
+        e.thread = t;
+        e.seq = seq;
+        e.time_ns = time;
+        return e;
+    }
+};
+
+// Every event a reader delivers, until next() returns false.
+inline std::vector<event> drain(reader& r) {
+    std::vector<event> out;
+    event e;
+    while (r.next(e)) out.push_back(e);
+    return out;
+}
+
+}  // namespace heapkit::trace::testing

@@ -208,6 +208,18 @@ print("ok")
     EXPECT_EQ(j.out, read_file(path("t.json")));
 }
 
+TEST_F(report, html_page_embeds_the_data_document) {
+    write_known(path("t.hkt"));
+    const auto r = shell(heapkit_cmd() + " report " + path("t.hkt") + " --html " + path("t.html") + " --json " +
+                         path("t.json") + " 2>&1");
+    if (contains(r.out, "--html is not available")) GTEST_SKIP() << "built without the HTML page";
+    ASSERT_EQ(exit_code(r.status), 0) << r.out;
+    const std::string html = read_file(path("t.html"));
+    EXPECT_TRUE(contains(html, "id=\"heapkit-data\"")) << html.substr(0, 300);
+    EXPECT_TRUE(contains(html, "\"leaked_bytes\":3000")) << "the summary is embedded";
+    EXPECT_TRUE(contains(html, "hk_report_leaker(int*)"));
+}
+
 TEST_F(report, pprof_profile_reads_back_with_go_tool_pprof) {
     if (std::system("go version >/dev/null 2>&1") != 0) GTEST_SKIP() << "go not on PATH";
     write_known(path("t.hkt"));

@@ -87,9 +87,8 @@ int write_trace(const char* path, u64 events) {
         ++seq;
         if (i % 20000 == 19999) w.round(seq);
     }
-    w.chunk(0).append(trace::small_record_max, [&](std::uint8_t* q, trace::encoder& e) {
-        return e.end(q, seq, t, trace::end_how::exit, 0);
-    });
+    w.chunk(0).append(trace::small_record_max,
+                      [&](std::uint8_t* q, trace::encoder& e) { return e.end(q, seq, t, trace::end_how::exit, 0); });
     if (!w.close()) {
         std::fprintf(stderr, "trace_analysis: %s\n", w.error().c_str());
         return 1;
@@ -119,7 +118,8 @@ int analyze_trace(const char* path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 4 && std::strcmp(argv[1], "write") == 0) return write_trace(argv[2], std::strtoull(argv[3], nullptr, 10));
+    if (argc == 4 && std::strcmp(argv[1], "write") == 0)
+        return write_trace(argv[2], std::strtoull(argv[3], nullptr, 10));
     if (argc == 3 && std::strcmp(argv[1], "analyze") == 0) return analyze_trace(argv[2]);
     std::fprintf(stderr, "usage: trace_analysis write OUT.hkt EVENTS | trace_analysis analyze IN.hkt\n");
     return 1;

@@ -107,40 +107,53 @@ public:
         a_.last_seq = e.seq;
         now_ = std::max(now_, e.time_ns);  // the coarse clock may step back a little
         switch (e.kind) {
-        case record::alloc: on_alloc(e); break;
-        case record::free: on_free(e); break;
-        case record::realloc: on_realloc(e); break;
-        case record::mmap:
-            ++a_.mmap_calls;
-            a_.mmap_bytes += e.size;
-            break;
-        case record::munmap:
-            ++a_.munmap_calls;
-            a_.munmap_bytes += e.size;
-            break;
-        case record::mremap: ++a_.mremap_calls; break;
-        case record::rss:
-            if (e.size > a_.peak_rss_bytes) {
-                a_.peak_rss_bytes = e.size;
-                a_.peak_rss_time_ns = now_;
-            }
-            note_rss(e.size);
-            break;
-        case record::main_start:
-            if (!a_.main_seen) {
-                a_.main_seen = true;
-                a_.main_seq = e.seq;
-                a_.main_time_ns = now_;
-            }
-            break;
-        case record::fork: a_.forks.push_back({e.seq, now_, e.value, e.text}); break;
-        case record::exec: a_.exec_path = e.text; break;
-        case record::end:
-            a_.complete = true;
-            a_.how = static_cast<end_how>(e.flags);
-            a_.status = e.value;
-            break;
-        default: break;
+            case record::alloc:
+                on_alloc(e);
+                break;
+            case record::free:
+                on_free(e);
+                break;
+            case record::realloc:
+                on_realloc(e);
+                break;
+            case record::mmap:
+                ++a_.mmap_calls;
+                a_.mmap_bytes += e.size;
+                break;
+            case record::munmap:
+                ++a_.munmap_calls;
+                a_.munmap_bytes += e.size;
+                break;
+            case record::mremap:
+                ++a_.mremap_calls;
+                break;
+            case record::rss:
+                if (e.size > a_.peak_rss_bytes) {
+                    a_.peak_rss_bytes = e.size;
+                    a_.peak_rss_time_ns = now_;
+                }
+                note_rss(e.size);
+                break;
+            case record::main_start:
+                if (!a_.main_seen) {
+                    a_.main_seen = true;
+                    a_.main_seq = e.seq;
+                    a_.main_time_ns = now_;
+                }
+                break;
+            case record::fork:
+                a_.forks.push_back({e.seq, now_, e.value, e.text});
+                break;
+            case record::exec:
+                a_.exec_path = e.text;
+                break;
+            case record::end:
+                a_.complete = true;
+                a_.how = static_cast<end_how>(e.flags);
+                a_.status = e.value;
+                break;
+            default:
+                break;
         }
         if (a_.events >= next_snapshot_) take_snapshot(e);
     }
@@ -455,11 +468,16 @@ analysis analyze(reader& r, const analysis_options& options) {
 std::string describe_end(const analysis& a) {
     if (!a.complete) return "incomplete";
     switch (a.how) {
-    case end_how::exit: return "exit " + std::to_string(a.status);
-    case end_how::exit_now: return "_exit " + std::to_string(a.status);
-    case end_how::abort: return "abort";
-    case end_how::unload: return "unloaded";
-    case end_how::exec: return "exec";
+        case end_how::exit:
+            return "exit " + std::to_string(a.status);
+        case end_how::exit_now:
+            return "_exit " + std::to_string(a.status);
+        case end_how::abort:
+            return "abort";
+        case end_how::unload:
+            return "unloaded";
+        case end_how::exec:
+            return "exec";
     }
     return "end " + std::to_string(static_cast<int>(a.how));
 }

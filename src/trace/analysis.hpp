@@ -47,17 +47,17 @@ namespace heapkit::trace {
 // the stack of the allocating call; frees lower the live bytes of the site
 // that allocated the block.
 struct site_stats {
-    std::uint64_t stack = 0;             // stack_node id (0: no stack recorded)
-    std::uint64_t calls = 0;             // alloc and realloc calls made here (failed ones too)
-    std::uint64_t allocations = 0;       // successful ones
-    std::uint64_t allocated_bytes = 0;   // bytes requested by them
+    std::uint64_t stack = 0;            // stack_node id (0: no stack recorded)
+    std::uint64_t calls = 0;            // alloc and realloc calls made here (failed ones too)
+    std::uint64_t allocations = 0;      // successful ones
+    std::uint64_t allocated_bytes = 0;  // bytes requested by them
     std::uint64_t failed = 0;
-    std::uint64_t frees = 0;             // free calls made here (of known blocks)
-    std::uint64_t temporary = 0;         // allocations made here that were temporary
-    std::uint64_t live_bytes = 0;        // allocated here, not yet freed (at the end: leaked)
+    std::uint64_t frees = 0;       // free calls made here (of known blocks)
+    std::uint64_t temporary = 0;   // allocations made here that were temporary
+    std::uint64_t live_bytes = 0;  // allocated here, not yet freed (at the end: leaked)
     std::uint64_t live_blocks = 0;
-    std::uint64_t peak_bytes = 0;        // live bytes of this site at the global peak (final after analyze)
-    std::uint64_t peak_epoch = 0;        // internal: the peak epoch of the last change
+    std::uint64_t peak_bytes = 0;  // live bytes of this site at the global peak (final after analyze)
+    std::uint64_t peak_epoch = 0;  // internal: the peak epoch of the last change
 };
 
 struct thread_stats {
@@ -73,8 +73,8 @@ struct thread_stats {
 
 struct timeline_point {
     std::uint64_t time_ns = 0;
-    std::uint64_t heap_bytes = 0;                // the highest live heap in this point's span
-    std::optional<std::uint64_t> rss_bytes;      // the highest RSS sample in the span, if any
+    std::uint64_t heap_bytes = 0;            // the highest live heap in this point's span
+    std::optional<std::uint64_t> rss_bytes;  // the highest RSS sample in the span, if any
 };
 
 struct heap_snapshot {
@@ -96,7 +96,9 @@ constexpr std::size_t histogram_bucket(std::uint64_t size) noexcept {
     while (size >> bits) ++bits;  // bit width
     return bits - 4;
 }
-constexpr std::uint64_t histogram_lo(std::size_t bucket) noexcept { return bucket == 0 ? 0 : std::uint64_t{8} << bucket; }
+constexpr std::uint64_t histogram_lo(std::size_t bucket) noexcept {
+    return bucket == 0 ? 0 : std::uint64_t{8} << bucket;
+}
 constexpr std::uint64_t histogram_hi(std::size_t bucket) noexcept {  // exclusive; 0 = 2^64
     return bucket + 4 >= 64 ? 0 : std::uint64_t{16} << bucket;
 }
@@ -109,12 +111,12 @@ struct analysis_options {
 struct analysis {
     // the process
     process_info process;
-    std::uint64_t duration_ns = 0;       // the end record's time, else the last event's
-    bool complete = false;               // the end record was read
-    end_how how = end_how::exit;         // valid when complete
-    std::int64_t status = 0;             // valid when complete
-    std::optional<read_error> error;     // damage: what was read before it is analysed
-    std::uint64_t events = 0;            // events read
+    std::uint64_t duration_ns = 0;    // the end record's time, else the last event's
+    bool complete = false;            // the end record was read
+    end_how how = end_how::exit;      // valid when complete
+    std::int64_t status = 0;          // valid when complete
+    std::optional<read_error> error;  // damage: what was read before it is analysed
+    std::uint64_t events = 0;         // events read
     std::uint64_t lost_events = 0;
     std::uint64_t last_seq = 0;
 
@@ -123,11 +125,11 @@ struct analysis {
     std::uint64_t allocation_calls = 0;  // alloc + realloc events (== sum of site.calls)
     std::uint64_t allocations = 0, frees = 0, failed = 0;
     std::uint64_t allocated_bytes = 0;
-    std::uint64_t unknown_frees = 0;     // frees (and reallocs) of addresses not live in the trace
-    std::uint64_t free_null = 0;         // free(NULL) and the like
-    std::uint64_t replaced_live = 0;     // an allocation returned an address still live (missed free)
+    std::uint64_t unknown_frees = 0;  // frees (and reallocs) of addresses not live in the trace
+    std::uint64_t free_null = 0;      // free(NULL) and the like
+    std::uint64_t replaced_live = 0;  // an allocation returned an address still live (missed free)
     std::uint64_t realloc_moved = 0, realloc_in_place = 0, realloc_freed = 0, realloc_failed = 0,
-                  realloc_null = 0;      // realloc(NULL, n)
+                  realloc_null = 0;  // realloc(NULL, n)
     std::uint64_t temporary = 0;
 
     std::uint64_t live_bytes = 0, live_blocks = 0;  // at the end: leaked
@@ -142,12 +144,12 @@ struct analysis {
 
     std::array<std::uint64_t, histogram_buckets> histogram_count{}, histogram_bytes{};
 
-    std::vector<site_stats> sites;       // one per distinct stack that allocated or freed
-    std::vector<thread_stats> threads;   // by slot; slots without calls have calls == 0
+    std::vector<site_stats> sites;      // one per distinct stack that allocated or freed
+    std::vector<thread_stats> threads;  // by slot; slots without calls have calls == 0
     std::vector<timeline_point> timeline;
     std::vector<heap_snapshot> snapshots;
     std::vector<fork_info> forks;
-    std::string exec_path;               // the exec record's path, if the process called exec
+    std::string exec_path;  // the exec record's path, if the process called exec
 
     // The site of a stack id, or nullptr.
     const site_stats* site(std::uint64_t stack) const;

@@ -204,8 +204,7 @@ std::vector<frame> symbol_cache::elf_file::lookup(std::uint64_t pc, std::uint64_
     // no DWARF function: the ELF symbol table
     GElf_Off offset = 0;
     GElf_Sym sym;
-    if (const char* sname = dwfl_module_addrinfo(mod, pc, &offset, &sym, nullptr, nullptr, nullptr);
-        sname != nullptr) {
+    if (const char* sname = dwfl_module_addrinfo(mod, pc, &offset, &sym, nullptr, nullptr, nullptr); sname != nullptr) {
         frame f;
         f.function = demangle(sname);
         f.resolved = true;
@@ -234,7 +233,8 @@ symbol_cache::elf_file& symbol_cache::file_of(const module_info& m) {
     return *files_.emplace(std::move(key), std::move(f)).first->second;
 }
 
-const std::vector<frame>& symbol_cache::frames(const module_info& m, std::uint64_t file_pc, std::uint64_t label_offset) {
+const std::vector<frame>& symbol_cache::frames(const module_info& m, std::uint64_t file_pc,
+                                               std::uint64_t label_offset) {
     elf_file& f = file_of(m);
     // the label is part of an unresolved frame: key on both (they differ by the return-address adjustment)
     const std::uint64_t key = file_pc * 2 + (label_offset != file_pc ? 1 : 0);
@@ -257,8 +257,7 @@ const module_info* symbolizer::module_for(std::uint64_t pc) const {
 
 const std::vector<frame>& symbolizer::frames(std::uint64_t ip, bool return_address) {
     const std::uint64_t pc = return_address && ip > 0 ? ip - 1 : ip;
-    if (const module_info* m = module_for(pc); m != nullptr)
-        return cache_->frames(*m, pc - m->base, ip - m->base);
+    if (const module_info* m = module_for(pc); m != nullptr) return cache_->frames(*m, pc - m->base, ip - m->base);
     auto [it, inserted] = unknown_.try_emplace(ip);
     if (inserted) {
         frame f;

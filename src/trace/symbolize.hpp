@@ -39,9 +39,9 @@ struct frame {
     std::string function;  // demangled; "module+0x1234" when unknown
     std::string file;      // empty when unknown
     std::uint32_t line = 0;
-    std::string module;    // the module's file name (no directories)
-    bool inlined = false;  // inlined into the next (outer) frame of the same address
-    bool resolved = false; // a function name was found
+    std::string module;     // the module's file name (no directories)
+    bool inlined = false;   // inlined into the next (outer) frame of the same address
+    bool resolved = false;  // a function name was found
 };
 
 // ELF files opened with libdw and their addresses looked up, shared by symbolizers.

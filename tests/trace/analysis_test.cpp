@@ -29,19 +29,19 @@ std::vector<std::uint8_t> known_trace() {
     test::synthetic_trace t;
     t.process(4242, {"prog", "--flag"});
     t.stack(1, 0, 0x1000).stack(2, 1, 0x2000).stack(3, 1, 0x3000);
-    t.at(1'000'000).alloc(0x100, 100, 2);                   // before main
+    t.at(1'000'000).alloc(0x100, 100, 2);  // before main
     t.at(1'500'000).main_start();
     t.at(2'000'000).alloc(0x200, 1000, 3, op::new_);
     t.alloc(0x300, 50, 2);
-    t.free(0x300, 2);                                       // temporary
+    t.free(0x300, 2);  // temporary
     t.round();
-    t.at(3'000'000).alloc(0x400, 5000, 3, op::calloc);     // the peak: 6100
+    t.at(3'000'000).alloc(0x400, 5000, 3, op::calloc);  // the peak: 6100
     t.at(4'000'000).free(0x200, 3, op::delete_);
-    t.realloc(0x100, 0x500, 300, 2);                        // moved
-    t.free(0x999, 2);                                       // unknown
-    t.alloc(0, u64{1} << 40, 2);                            // failed
-    t.free(0, 2);                                           // free(NULL)
-    t.at(5'000'000).realloc(0x500, 0, 0, 2);                // realloc(p, 0) frees
+    t.realloc(0x100, 0x500, 300, 2);          // moved
+    t.free(0x999, 2);                         // unknown
+    t.alloc(0, u64{1} << 40, 2);              // failed
+    t.free(0, 2);                             // free(NULL)
+    t.at(5'000'000).realloc(0x500, 0, 0, 2);  // realloc(p, 0) frees
     t.end(0);
     return t.finish();
 }
@@ -87,7 +87,7 @@ TEST(analysis, exact_totals_of_a_known_trace) {
     EXPECT_EQ(trace::histogram_hi(3), 128u);
     EXPECT_EQ(trace::histogram_bucket(15), 0u);
     EXPECT_EQ(trace::histogram_bucket(16), 1u);
-    EXPECT_EQ(a.histogram_count[6], 1u);  // 1000 in [512, 1024)
+    EXPECT_EQ(a.histogram_count[6], 1u);     // 1000 in [512, 1024)
     EXPECT_EQ(a.histogram_bytes[9], 5000u);  // [4096, 8192)
     EXPECT_EQ(std::accumulate(a.histogram_count.begin(), a.histogram_count.end(), u64{0}), a.allocations);
     EXPECT_EQ(std::accumulate(a.histogram_bytes.begin(), a.histogram_bytes.end(), u64{0}), a.allocated_bytes);

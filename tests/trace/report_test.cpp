@@ -8,10 +8,10 @@
 //
 // HEAPKIT_WRITE_REPORT_FIXTURE=path/report_fixture.json makes the fixture
 // test write the HTML page's fixture (tests/trace/data/report_fixture.json).
-#include "trace/analysis.hpp"
 #include "self_modules.hpp"
 #include "shell.hpp"
 #include "synthetic_trace.hpp"
+#include "trace/analysis.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -25,6 +25,8 @@
 #define HEAPKIT_BIN_DIR "."
 #endif
 
+// Each call and its __LINE__ share a line: not formatted.
+// clang-format off
 extern "C++" {
 __attribute__((noinline)) std::uint64_t hk_report_return_address() {
     return reinterpret_cast<std::uint64_t>(__builtin_return_address(0));
@@ -46,6 +48,7 @@ __attribute__((noinline)) std::uint64_t hk_report_main_caller(int* line) {
     return r;
 }
 }
+// clang-format on
 
 namespace {
 
@@ -131,7 +134,8 @@ TEST_F(report, terminal_report_names_functions_lines_and_exact_numbers) {
     EXPECT_TRUE(contains(r.out, "hk_report_churner(int*) (report_test.cpp:" + std::to_string(lines_.churner) + ")"))
         << r.out;
     EXPECT_TRUE(contains(r.out, "hk_report_main_caller(int*) (report_test.cpp:")) << r.out;
-    EXPECT_TRUE(contains(r.out, "leaks at exit\n  1. 3000 bytes (2.9 KiB) in 3 blocks\n      hk_report_leaker")) << r.out;
+    EXPECT_TRUE(contains(r.out, "leaks at exit\n  1. 3000 bytes (2.9 KiB) in 3 blocks\n      hk_report_leaker"))
+        << r.out;
     EXPECT_TRUE(contains(r.out, "operator new(size_t)")) << r.out;
 }
 
@@ -201,7 +205,8 @@ assert d["top"]["temporary"][0]["value"] == 10
 print("ok")
 )PY";
     std::ofstream(path("check.py")) << check;
-    const auto c = shell("python3 " + path("check.py") + " " + path("t.json") + " " + std::to_string(lines_.leaker) + " 2>&1");
+    const auto c =
+        shell("python3 " + path("check.py") + " " + path("t.json") + " " + std::to_string(lines_.leaker) + " 2>&1");
     EXPECT_EQ(c.out, "ok\n");
     // to standard output: the document alone
     const auto j = shell(heapkit_cmd() + " report " + path("t.hkt") + " --json -");
@@ -327,11 +332,14 @@ TEST_F(report, profiled_program_leak_is_named_by_function_and_line) {
               inl = source_line("// INLINE_LINE");
     const auto r = shell(heapkit_cmd() + " report " + trace + " --frames 2 2>&1");
     ASSERT_EQ(exit_code(r.status), 0) << r.out;
-    EXPECT_TRUE(contains(r.out, "leaks at exit\n  1. 3003 bytes (2.9 KiB) in 3 blocks\n      leak_here (report_leaky.cpp:" +
-                                    std::to_string(leak) + ")\n      main (report_leaky.cpp:"))
+    EXPECT_TRUE(
+        contains(r.out, "leaks at exit\n  1. 3003 bytes (2.9 KiB) in 3 blocks\n      leak_here (report_leaky.cpp:" +
+                            std::to_string(leak) + ")\n      main (report_leaky.cpp:"))
         << r.out;
-    EXPECT_TRUE(contains(r.out, "top sites by temporary allocations\n  1. 10 temporary of 10 allocations\n"
-                                "      churn (report_leaky.cpp:" + std::to_string(churn) + ")\n"))
+    EXPECT_TRUE(contains(r.out,
+                         "top sites by temporary allocations\n  1. 10 temporary of 10 allocations\n"
+                         "      churn (report_leaky.cpp:" +
+                             std::to_string(churn) + ")\n"))
         << r.out;
     EXPECT_TRUE(contains(r.out, "      inline_helper (report_leaky.cpp:" + std::to_string(inl) +
                                     ") [inlined]\n      uses_inline() (report_leaky.cpp:"))

@@ -11,6 +11,8 @@
 using heapkit::trace::frame;
 using heapkit::trace::symbolizer;
 
+// Each call and its __LINE__ share a line: not formatted.
+// clang-format off
 extern "C++" {
 __attribute__((noinline)) std::uint64_t hk_sym_where() {
     return reinterpret_cast<std::uint64_t>(__builtin_return_address(0));
@@ -34,6 +36,7 @@ __attribute__((noinline)) std::uint64_t hk_sym_inline_caller(int* line, int* out
     return r;
 }
 }
+// clang-format on
 
 namespace {
 

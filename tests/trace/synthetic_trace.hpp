@@ -103,9 +103,8 @@ public:
     }
     synthetic_trace& main_start() {
         const u64 s = seq_++;
-        w_.chunk(slot_).append(trace::small_record_max, [&](std::uint8_t* p, trace::encoder& e) {
-            return e.main_start(p, s, time_);
-        });
+        w_.chunk(slot_).append(trace::small_record_max,
+                               [&](std::uint8_t* p, trace::encoder& e) { return e.main_start(p, s, time_); });
         return *this;
     }
     synthetic_trace& fork(u64 child_pid, const std::string& child_trace) {
@@ -137,9 +136,8 @@ public:
     }
     synthetic_trace& end(std::int64_t status, trace::end_how how = trace::end_how::exit) {
         const u64 s = seq_++;
-        w_.chunk(0).append(trace::small_record_max, [&](std::uint8_t* p, trace::encoder& e) {
-            return e.end(p, s, time_, how, status);
-        });
+        w_.chunk(0).append(trace::small_record_max,
+                           [&](std::uint8_t* p, trace::encoder& e) { return e.end(p, s, time_, how, status); });
         return *this;
     }
     synthetic_trace& round() {

@@ -65,8 +65,10 @@ std::string human_bytes(u64 b) {
         ++u;
     }
     char buf[32];
-    if (u == 0) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
-    else std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+    if (u == 0)
+        std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+    else
+        std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
     return buf;
 }
 
@@ -101,9 +103,7 @@ void print_table_indented(std::ostream& os, const table_row& header, const std::
     print_indented(os, t.str(), "  ");
 }
 
-std::string count_of(u64 n, const char* what) {
-    return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
-}
+std::string count_of(u64 n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
 
 void print_stack(std::ostream& os, const call_tree& t, std::uint32_t node, std::size_t max_frames) {
     const std::vector<const trace::frame*> path = t.path(node);
@@ -148,47 +148,65 @@ void print_process(std::ostream& os, const traced_process& p, const report_optio
     if (!a.process.exe.empty()) info.push_back({"executable", a.process.exe});
     info.push_back({"duration", seconds(a.duration_ns)});
     info.push_back({"exit", describe_end(a)});
-    info.push_back({"events", std::to_string(a.events) + (a.lost_events ? " (" + std::to_string(a.lost_events) + " lost)" : "")});
+    info.push_back(
+        {"events", std::to_string(a.events) + (a.lost_events ? " (" + std::to_string(a.lost_events) + " lost)" : "")});
     if (a.process.sample_rate > 1) info.push_back({"sampled", "1 in " + std::to_string(a.process.sample_rate)});
     if (!a.exec_path.empty()) info.push_back({"exec", a.exec_path});
-    for (const table_row& r : info) os << "  " << r[0] << std::string(12 - std::min<std::size_t>(11, r[0].size()), ' ') << r[1] << '\n';
+    for (const table_row& r : info)
+        os << "  " << r[0] << std::string(12 - std::min<std::size_t>(11, r[0].size()), ' ') << r[1] << '\n';
     if (!p.opened) return;
 
     os << "\ncalls\n";
     std::vector<table_row> calls;
     for (std::size_t i = 0; i < a.calls.size(); ++i)
-        if (a.calls[i] != 0) calls.push_back({std::string(trace::op_name(static_cast<trace::op>(i))), std::to_string(a.calls[i])});
-    if (calls.empty()) os << "  none\n";
-    else print_table_indented(os, {"function", "calls"}, calls);
+        if (a.calls[i] != 0)
+            calls.push_back({std::string(trace::op_name(static_cast<trace::op>(i))), std::to_string(a.calls[i])});
+    if (calls.empty())
+        os << "  none\n";
+    else
+        print_table_indented(os, {"function", "calls"}, calls);
 
     os << "\nheap\n";
     std::vector<table_row> heap;
-    heap.push_back({"  allocations", std::to_string(a.allocations) + (a.failed ? " (" + std::to_string(a.failed) + " failed)" : "")});
+    heap.push_back({"  allocations",
+                    std::to_string(a.allocations) + (a.failed ? " (" + std::to_string(a.failed) + " failed)" : "")});
     heap.push_back({"  frees", std::to_string(a.frees)});
     heap.push_back({"  allocated", bytes_text(a.allocated_bytes)});
     heap.push_back({"  peak heap", bytes_text(a.peak_heap_bytes) + " at " + seconds(a.peak_time_ns)});
-    if (a.peak_rss_bytes != 0) heap.push_back({"  peak RSS", bytes_text(a.peak_rss_bytes) + " at " + seconds(a.peak_rss_time_ns)});
+    if (a.peak_rss_bytes != 0)
+        heap.push_back({"  peak RSS", bytes_text(a.peak_rss_bytes) + " at " + seconds(a.peak_rss_time_ns)});
     heap.push_back({"  leaked at exit", bytes_text(a.live_bytes) + " in " + count_of(a.live_blocks, "block")});
-    heap.push_back({"  temporary", std::to_string(a.temporary) + " allocations (" + percent(a.temporary, a.allocations) + ")"});
-    if (a.main_seen) heap.push_back({"  before main", bytes_text(a.before_main_bytes) + " in " + count_of(a.before_main_calls, "call")});
-    if (a.calls[static_cast<std::size_t>(trace::op::realloc)] + a.calls[static_cast<std::size_t>(trace::op::reallocarray)] != 0)
-        heap.push_back({"  realloc", std::to_string(a.realloc_moved) + " moved, " + std::to_string(a.realloc_in_place) + " in place, " +
-                                        std::to_string(a.realloc_null) + " of NULL, " + std::to_string(a.realloc_freed) + " freed, " +
-                                        std::to_string(a.realloc_failed) + " failed"});
-    if (a.unknown_frees != 0) heap.push_back({"  unknown frees", std::to_string(a.unknown_frees) + " (blocks the trace never saw allocated)"});
+    heap.push_back(
+        {"  temporary", std::to_string(a.temporary) + " allocations (" + percent(a.temporary, a.allocations) + ")"});
+    if (a.main_seen)
+        heap.push_back(
+            {"  before main", bytes_text(a.before_main_bytes) + " in " + count_of(a.before_main_calls, "call")});
+    if (a.calls[static_cast<std::size_t>(trace::op::realloc)] +
+            a.calls[static_cast<std::size_t>(trace::op::reallocarray)] !=
+        0)
+        heap.push_back({"  realloc", std::to_string(a.realloc_moved) + " moved, " + std::to_string(a.realloc_in_place) +
+                                         " in place, " + std::to_string(a.realloc_null) + " of NULL, " +
+                                         std::to_string(a.realloc_freed) + " freed, " +
+                                         std::to_string(a.realloc_failed) + " failed"});
+    if (a.unknown_frees != 0)
+        heap.push_back(
+            {"  unknown frees", std::to_string(a.unknown_frees) + " (blocks the trace never saw allocated)"});
     if (a.mmap_calls + a.munmap_calls + a.mremap_calls != 0)
         heap.push_back({"  mmap", std::to_string(a.mmap_calls) + " calls, " + bytes_text(a.mmap_bytes) + "; munmap " +
-                                     std::to_string(a.munmap_calls) + " calls, " + bytes_text(a.munmap_bytes) + "; mremap " +
-                                     std::to_string(a.mremap_calls)});
-    for (const table_row& r : heap) os << r[0] << std::string(18 - std::min<std::size_t>(17, r[0].size()), ' ') << r[1] << '\n';
+                                      std::to_string(a.munmap_calls) + " calls, " + bytes_text(a.munmap_bytes) +
+                                      "; mremap " + std::to_string(a.mremap_calls)});
+    for (const table_row& r : heap)
+        os << r[0] << std::string(18 - std::min<std::size_t>(17, r[0].size()), ' ') << r[1] << '\n';
 
     os << "\nsizes\n";
     std::vector<table_row> sizes;
     for (std::size_t b = 0; b < trace::histogram_buckets; ++b)
         if (a.histogram_count[b] != 0)
             sizes.push_back({size_range(b), std::to_string(a.histogram_count[b]), human_bytes(a.histogram_bytes[b])});
-    if (sizes.empty()) os << "  none\n";
-    else print_table_indented(os, {"size", "allocations", "bytes"}, sizes);
+    if (sizes.empty())
+        os << "  none\n";
+    else
+        print_table_indented(os, {"size", "allocations", "bytes"}, sizes);
 
     if (o.threads) {
         os << "\nthreads\n";
@@ -196,33 +214,41 @@ void print_process(std::ostream& os, const traced_process& p, const report_optio
         for (const trace::thread_stats& t : a.threads)
             if (t.calls != 0)
                 rows.push_back({std::to_string(t.slot), std::to_string(t.tid), t.name, std::to_string(t.calls),
-                                std::to_string(t.allocations), std::to_string(t.allocated_bytes), std::to_string(t.frees),
-                                std::to_string(t.temporary)});
+                                std::to_string(t.allocations), std::to_string(t.allocated_bytes),
+                                std::to_string(t.frees), std::to_string(t.temporary)});
         print_table_indented(os, {"slot", "tid", "name", "calls", "allocations", "bytes", "frees", "temporary"}, rows);
     }
 
-    print_top(os, "top sites by bytes allocated", p, o, [](const node_values& v) { return v.allocated; },
-              [](const node_values& v) { return bytes_text(v.allocated) + " in " + count_of(v.calls, "call"); });
-    print_top(os, "top sites by calls", p, o, [](const node_values& v) { return v.calls; },
-              [](const node_values& v) { return count_of(v.calls, "call") + ", " + bytes_text(v.allocated); });
+    print_top(
+        os, "top sites by bytes allocated", p, o, [](const node_values& v) { return v.allocated; },
+        [](const node_values& v) { return bytes_text(v.allocated) + " in " + count_of(v.calls, "call"); });
+    print_top(
+        os, "top sites by calls", p, o, [](const node_values& v) { return v.calls; },
+        [](const node_values& v) { return count_of(v.calls, "call") + ", " + bytes_text(v.allocated); });
     const u64 peak = a.peak_heap_bytes;
-    print_top(os, "top sites by share of the peak heap", p, o, [](const node_values& v) { return v.peak; },
-              [peak](const node_values& v) { return percent(v.peak, peak) + " of the peak: " + bytes_text(v.peak); });
-    print_top(os, "top sites by temporary allocations", p, o, [](const node_values& v) { return v.temporary; },
-              [](const node_values& v) {
-                  return std::to_string(v.temporary) + " temporary of " + std::to_string(v.allocations) + " allocations";
-              });
-    print_top(os, "leaks at exit", p, o, [](const node_values& v) { return v.leaked; },
-              [](const node_values& v) { return bytes_text(v.leaked) + " in " + count_of(v.leaked_blocks, "block"); });
+    print_top(
+        os, "top sites by share of the peak heap", p, o, [](const node_values& v) { return v.peak; },
+        [peak](const node_values& v) { return percent(v.peak, peak) + " of the peak: " + bytes_text(v.peak); });
+    print_top(
+        os, "top sites by temporary allocations", p, o, [](const node_values& v) { return v.temporary; },
+        [](const node_values& v) {
+            return std::to_string(v.temporary) + " temporary of " + std::to_string(v.allocations) + " allocations";
+        });
+    print_top(
+        os, "leaks at exit", p, o, [](const node_values& v) { return v.leaked; },
+        [](const node_values& v) { return bytes_text(v.leaked) + " in " + count_of(v.leaked_blocks, "block"); });
 }
 
 // The command line on one line, at most 160 characters (newlines as \n).
 std::string one_line_command(const trace::process_info& p) {
     std::string s;
     for (char c : command_line(p)) {
-        if (c == '\n') s += "\\n";
-        else if (c == '\t' || c == '\r') s += ' ';
-        else s += c;
+        if (c == '\n')
+            s += "\\n";
+        else if (c == '\t' || c == '\r')
+            s += ' ';
+        else
+            s += c;
     }
     if (s.size() > 160) s = s.substr(0, 157) + "...";
     return s;
@@ -289,7 +315,8 @@ bool write_output(const std::string& file, const std::string& what, auto&& write
     }
     std::ofstream f(file, std::ios::binary | std::ios::trunc);
     if (!f) {
-        std::cerr << "heapkit report: cannot write the " << what << " to '" << file << "'; check the directory exists and is writable\n";
+        std::cerr << "heapkit report: cannot write the " << what << " to '" << file
+                  << "'; check the directory exists and is writable\n";
         return false;
     }
     write(f);
@@ -304,7 +331,8 @@ bool write_output(const std::string& file, const std::string& what, auto&& write
 int report(const report_options& o) {
     const std::optional<folded_metric> metric = parse_folded_metric(o.folded_metric);
     if (!metric) {
-        std::cerr << "heapkit report: --folded-metric " << o.folded_metric << ": expected bytes, calls, peak or leaked\n";
+        std::cerr << "heapkit report: --folded-metric " << o.folded_metric
+                  << ": expected bytes, calls, peak or leaked\n";
         return 1;
     }
 #ifndef HEAPKIT_HAVE_HTML_REPORT
@@ -355,8 +383,9 @@ int report(const report_options& o) {
         status = 1;
     if (!o.pprof.empty()) {
         const std::vector<std::uint8_t> gz = pprof_profile(main);
-        if (!write_output(o.pprof, "pprof profile",
-                          [&](std::ostream& f) { f.write(reinterpret_cast<const char*>(gz.data()), static_cast<std::streamsize>(gz.size())); }))
+        if (!write_output(o.pprof, "pprof profile", [&](std::ostream& f) {
+                f.write(reinterpret_cast<const char*>(gz.data()), static_cast<std::streamsize>(gz.size()));
+            }))
             status = 1;
     }
     std::string data;
@@ -380,7 +409,8 @@ int report(const report_options& o) {
 
 void add_report_command(CLI::App& app, int& status) {
     auto opts = std::make_shared<report_options>();
-    CLI::App* cmd = app.add_subcommand("report", "Report a trace written by `heapkit profile`: totals, peak, sites, leaks");
+    CLI::App* cmd =
+        app.add_subcommand("report", "Report a trace written by `heapkit profile`: totals, peak, sites, leaks");
     cmd->footer(
         "Example: heapkit report prog.hkt --top 5 --folded prog.folded --pprof prog.pb.gz\n"
         "The traces of forked children (TRACE.<pid>) are read too. Exit status 2: a trace was damaged\n"

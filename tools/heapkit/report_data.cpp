@@ -103,19 +103,29 @@ std::string json_string(std::string_view s) {
     for (const char c : s) {
         const auto u = static_cast<unsigned char>(c);
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (u < 0x20) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\u%04x", u);
-                out += buf;
-            } else {
-                out += c;
-            }
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            default:
+                if (u < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", u);
+                    out += buf;
+                } else {
+                    out += c;
+                }
         }
     }
     out += '"';
@@ -129,15 +139,18 @@ std::string command_line(const trace::process_info& p) {
     for (std::size_t i = 0; i < args.size(); ++i) {
         if (i != 0) s += ' ';
         const std::string& a = args[i];
-        const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                             "0123456789-_./=:,+@%") == std::string::npos;
+        const bool plain = !a.empty() && a.find_first_not_of(
+                                             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                             "0123456789-_./=:,+@%") == std::string::npos;
         if (plain) {
             s += a;
         } else {
             s += '\'';
             for (char c : a) {
-                if (c == '\'') s += "'\\''";
-                else s += c;
+                if (c == '\'')
+                    s += "'\\''";
+                else
+                    s += c;
             }
             s += '\'';
         }
@@ -196,8 +209,10 @@ std::string report_data_json(const traced_process& p, const std::vector<const tr
     first = true;
     for (const trace::timeline_point& pt : a.timeline) {
         j.sep(first).raw("[").num(pt.time_ns).raw(",").num(pt.heap_bytes).raw(",");
-        if (pt.rss_bytes) j.num(*pt.rss_bytes);
-        else j.raw("null");
+        if (pt.rss_bytes)
+            j.num(*pt.rss_bytes);
+        else
+            j.raw("null");
         j.raw("]");
     }
     j.raw("]");
@@ -276,7 +291,8 @@ std::string report_data_json(const traced_process& p, const std::vector<const tr
     first = true;
     for (const trace::thread_stats& th : a.threads) {
         if (th.calls == 0) continue;
-        j.sep(first).raw("{").key("slot").num(th.slot).raw(",").key("tid").num(th.tid).raw(",").key("name").str(th.name);
+        j.sep(first).raw("{").key("slot").num(th.slot).raw(",").key("tid").num(th.tid).raw(",").key("name").str(
+            th.name);
         j.raw(",").key("calls").num(th.calls).raw(",").key("allocations").num(th.allocations);
         j.raw(",").key("allocated_bytes").num(th.allocated_bytes).raw(",").key("frees").num(th.frees);
         j.raw(",").key("temporary").num(th.temporary).raw("}");

@@ -25,10 +25,14 @@ using u64 = std::uint64_t;
 
 u64 metric_of(const node_values& v, folded_metric m) {
     switch (m) {
-    case folded_metric::bytes: return v.allocated;
-    case folded_metric::calls: return v.calls;
-    case folded_metric::peak: return v.peak;
-    case folded_metric::leaked: return v.leaked;
+        case folded_metric::bytes:
+            return v.allocated;
+        case folded_metric::calls:
+            return v.calls;
+        case folded_metric::peak:
+            return v.peak;
+        case folded_metric::leaked:
+            return v.leaked;
     }
     return 0;
 }
@@ -128,10 +132,14 @@ std::optional<folded_metric> parse_folded_metric(std::string_view name) {
 
 u64 folded_total(const trace::analysis& a, folded_metric m) {
     switch (m) {
-    case folded_metric::bytes: return a.allocated_bytes;
-    case folded_metric::calls: return a.allocation_calls;
-    case folded_metric::peak: return a.peak_heap_bytes;
-    case folded_metric::leaked: return a.live_bytes;
+        case folded_metric::bytes:
+            return a.allocated_bytes;
+        case folded_metric::calls:
+            return a.allocation_calls;
+        case folded_metric::peak:
+            return a.peak_heap_bytes;
+        case folded_metric::leaked:
+            return a.live_bytes;
     }
     return 0;
 }
@@ -228,7 +236,8 @@ std::vector<std::uint8_t> pprof_profile(traced_process& p) {
         if (s.calls == 0 && s.live_bytes == 0 && s.peak_bytes == 0) continue;  // free-only sites
         proto sample;
         std::vector<u64> ids;
-        for (u64 ip : trace::stack_ips(s.stack, [&](u64 id) { return p.reader.stack(id); })) ids.push_back(location_id(ip));
+        for (u64 ip : trace::stack_ips(s.stack, [&](u64 id) { return p.reader.stack(id); }))
+            ids.push_back(location_id(ip));
         sample.packed(1, ids);
         sample.packed(2, {s.allocations, s.allocated_bytes, s.peak_bytes, s.live_bytes});
         prof.message(2, sample);
@@ -248,7 +257,7 @@ std::vector<std::uint8_t> pprof_profile(traced_process& p) {
     }
     for (const proto& l : location_msgs) prof.message(4, l);
     for (const proto& f : function_msgs) prof.message(5, f);
-    prof.uint(14, st.index("alloc_space"));  // default_sample_type
+    prof.uint(14, st.index("alloc_space"));                          // default_sample_type
     for (const std::string& str : st.strings()) prof.bytes(6, str);  // after every index() above
     prof.uint(9, a.process.start_realtime_ns);
     prof.uint(10, a.duration_ns);

@@ -143,10 +143,15 @@ std::string describe_frame(const trace::frame& f) {
         const std::size_t slash = f.file.rfind('/');
         s += " (";
         s += slash == std::string::npos ? f.file : f.file.substr(slash + 1);
-        if (f.line != 0) s += ":" + std::to_string(f.line);
-        s += ")";
+        if (f.line != 0) {
+            s += ':';
+            s += std::to_string(f.line);
+        }
+        s += ')';
     } else if (!f.module.empty() && f.function.find(f.module) == std::string::npos) {
-        s += " (" + f.module + ")";
+        s += " (";
+        s += f.module;
+        s += ')';
     }
     if (f.inlined) s += " [inlined]";
     return s;

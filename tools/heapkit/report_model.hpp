@@ -24,11 +24,11 @@
 namespace heapkit::tools {
 
 struct node_values {
-    std::uint64_t calls = 0;          // alloc and realloc calls
+    std::uint64_t calls = 0;  // alloc and realloc calls
     std::uint64_t allocations = 0;
-    std::uint64_t allocated = 0;      // bytes
-    std::uint64_t peak = 0;           // bytes live at the peak
-    std::uint64_t leaked = 0;         // bytes live at the end
+    std::uint64_t allocated = 0;  // bytes
+    std::uint64_t peak = 0;       // bytes live at the peak
+    std::uint64_t leaked = 0;     // bytes live at the end
     std::uint64_t leaked_blocks = 0;
     std::uint64_t temporary = 0;
 };

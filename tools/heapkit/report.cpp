@@ -353,12 +353,19 @@ int report(const report_options& o) {
             for (std::string& c : child_traces(queue[i], loaded.back()->analysis)) queue.push_back(std::move(c));
     }
 
+    // traces that could not be opened at all are only named in their error line
     std::vector<const traced_process*> all, shown;
+    int status = 0;
     for (const auto& p : loaded) {
+        if (!p->opened) {
+            std::cerr << "heapkit report: " << p->analysis.error->describe() << "; nothing could be read\n";
+            status = damaged_status;
+            continue;
+        }
         all.push_back(p.get());
         if (o.process < 0 || static_cast<long long>(p->analysis.process.pid) == o.process) shown.push_back(p.get());
     }
-    int status = 0;
+    if (all.empty()) return status;
     if (shown.empty()) {
         std::cerr << "heapkit report: no trace of process " << o.process << " among the " << all.size()
                   << " read; leave out --process to report them all\n";
@@ -399,7 +406,7 @@ int report(const report_options& o) {
     for (const traced_process* p : all) {
         if (!p->analysis.error) continue;
         std::cerr << "heapkit report: " << p->analysis.error->describe()
-                  << (p->opened ? "; the report covers the events before it\n" : "; nothing could be read\n");
+                  << "; the report covers the events before it\n";
         status = damaged_status;
     }
     return status;

@@ -40,7 +40,7 @@ public:
                 break;
             }
             const trace::stack_node* n = r_.stack(id);
-            if (n == nullptr || guard > 100000) {  // unknown id or a cycle: hang it off the root
+            if (n == nullptr || guard > 4096) {  // unknown id, or deeper than any stack (a cycle): stop
                 node = 0;
                 if (n == nullptr && id != 0) {
                     // keep the unknown id visible as one frame

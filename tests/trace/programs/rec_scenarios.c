@@ -32,11 +32,12 @@ static void on_alarm(int sig) {
 }
 
 static jmp_buf env;
-static void deep(int n) {
+__attribute__((noinline, noclone)) static void deep(int n) {
     void* p = malloc(8888);
     sink = p;
     if (n == 0) longjmp(env, 1);
     deep(n - 1);
+    __asm__ volatile("" ::: "memory"); /* a real call per level, not a loop */
     free(p);
 }
 

@@ -295,11 +295,13 @@ TEST(Recorder, VforkChildRecordsNothingIntoTheParent) {
 TEST(Recorder, SignalHandlerAllocationsAreRecorded) {
     const recorded r = run("signal", {HEAPKIT_REC_SCENARIOS, "signal"});
     ASSERT_EQ(r.exit_code(), 0);
-    EXPECT_EQ(r.out, "handled 200\n");
+    int handled = 0;
+    ASSERT_EQ(std::sscanf(r.out.c_str(), "handled %d", &handled), 1) << r.out;
+    EXPECT_GE(handled, 200);  // a last tick may land between the loop's end and the timer's
     const decoded d = r.main();
     expect_clean(d);
     EXPECT_TRUE(d.complete);
-    EXPECT_EQ(d.find(record::alloc, 7777).size(), 200u);
+    EXPECT_EQ(d.find(record::alloc, 7777).size(), static_cast<std::size_t>(handled));
     // Every block freed once after its allocation.
     std::map<std::uint64_t, int> balance;
     for (const event& e : d.events) {

@@ -117,22 +117,89 @@ bool wait_in_flight() noexcept {
     return true;
 }
 
+// The producer's committed position and its encoder's state there, read
+// consistently (`gen` even and unchanged around the reads); false: the
+// producer stayed busy.
+bool snapshot(slot& s, std::uint64_t& committed, decode_state& at) noexcept {
+    for (int tries = 0; tries < 64; ++tries) {
+        const std::uint32_t g1 = s.gen.load(std::memory_order_acquire);
+        if ((g1 & 1) != 0) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        committed = s.r.committed.load(std::memory_order_acquire);
+        at.seq = __atomic_load_n(&s.enc.last_seq, __ATOMIC_RELAXED);
+        at.time = __atomic_load_n(&s.enc.last_time, __ATOMIC_RELAXED);
+        at.addr = __atomic_load_n(&s.enc.last_addr, __ATOMIC_RELAXED);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (s.gen.load(std::memory_order_relaxed) == g1) return true;
+    }
+    return false;
+}
+
+// The fast path: [from, to) holds no signal handler's record and no padding
+// but before a wrap; re-encode until anchored, copy the rest. false: it did
+// not apply (nothing was consumed; the caller transcodes).
+bool drain_copying(slot& s, std::uint64_t from, std::uint64_t to, const decode_state& at_to, chunk_out& main) noexcept {
+    ring& r = s.r;
+    bool seq_anchored = false, addr_anchored = false;
+    decode_state st = s.wr;
+    std::uint64_t at = from;
+    while (at < to) {
+        const std::size_t off = static_cast<std::size_t>(at % ring_bytes);
+        std::size_t n = static_cast<std::size_t>(to - at);
+        if (off + n > ring_bytes) {  // up to the wrap, without its padding
+            n = ring_bytes - off;
+            const std::uint64_t boundary = at + n;
+            const std::uint64_t pad = __atomic_load_n(&r.pad_at[(boundary / ring_bytes) & 1], __ATOMIC_RELAXED);
+            if (pad < at || pad > boundary || boundary - pad > 64 * 1024) return false;
+            n = static_cast<std::size_t>(pad - at);
+            at = boundary - n;  // so that `at += n` below lands on the boundary
+        }
+        const std::uint8_t* p = r.data + off;
+        const std::uint8_t* end = p + n;
+        if (!(seq_anchored && addr_anchored)) {
+            p = transcode_until_anchored(p, end, st, main, seq_anchored, addr_anchored);
+            if (p == nullptr) return false;
+        }
+        const std::size_t rest = static_cast<std::size_t>(end - p);
+        if (rest > 0) {
+            std::memcpy(main.at, p, rest);
+            main.at += rest;
+        }
+        at += n;
+    }
+    s.wr = at_to;
+    return true;
+}
+
 void drain_slot(slot& s) noexcept {
     ring& r = s.r;
     if (r.data == nullptr) return;
-    const std::uint64_t to = r.committed.load(std::memory_order_acquire);
+    std::uint64_t to = 0;
+    decode_state at_to;
+    const bool consistent = snapshot(s, to, at_to);
+    if (!consistent) to = r.committed.load(std::memory_order_acquire);
+    const std::uint64_t irregular_until = r.irregular_until.load(std::memory_order_acquire);
     const std::uint64_t from = r.consumed.load(std::memory_order_relaxed);
     if (to > from) {
         chunk_out main{raw, raw + raw_capacity, {}};
         chunk_out side{side_raw, side_raw + side_capacity, {}};
-        bool ok = true;
-        std::uint64_t at = from;
-        while (at < to && ok) {  // at most two pieces: to the end of the buffer, then from its start
-            const std::size_t off = static_cast<std::size_t>(at % ring_bytes);
-            std::size_t n = static_cast<std::size_t>(to - at);
-            if (off + n > ring_bytes) n = ring_bytes - off;
-            ok = transcode(r.data + off, n, s.wr, main, side);
-            at += n;
+        bool copied = false;
+        if (consistent && irregular_until <= from) {
+            copied = drain_copying(s, from, to, at_to, main);
+            if (!copied) main = chunk_out{raw, raw + raw_capacity, {}};
+        }
+        if (!copied) {
+            bool ok = true;
+            std::uint64_t at = from;
+            while (at < to && ok) {  // at most two pieces: to the end of the buffer, then from its start
+                const std::size_t off = static_cast<std::size_t>(at % ring_bytes);
+                std::size_t n = static_cast<std::size_t>(to - at);
+                if (off + n > ring_bytes) n = ring_bytes - off;
+                ok = transcode(r.data + off, n, s.wr, main, side);
+                at += n;
+            }
         }
         write_chunk(s.id, raw, static_cast<std::size_t>(main.at - raw), main.first_seq);
         write_chunk(s.id, side_raw, static_cast<std::size_t>(side.at - side_raw), side.first_seq);

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/futex.h>
 #include <pthread.h>
 
@@ -29,7 +30,10 @@ constexpr std::uint64_t rss_every_ns = 10'000'000;
 constexpr std::uint64_t inflight_patience_ns = 200'000'000;
 
 spinlock drain_lock;
+spinlock start_lock;  // serialises writer_start (and is held across fork)
 int fd = -1;
+dev_t fd_dev = 0;     // the trace file's identity: a program that dup2()s over our descriptor
+ino_t fd_ino = 0;     // must not get trace chunks in its own file
 ZSTD_CCtx* cctx = nullptr;
 std::uint8_t* raw = nullptr;     // raw_capacity
 constexpr std::size_t side_capacity = 256u << 10;
@@ -74,8 +78,21 @@ bool ensure_buffers() noexcept {
     return true;
 }
 
+// Whether fd is still the trace file we opened (the program may have closed it or reused the number).
+bool still_ours() noexcept {
+    struct stat st {};
+    if (::syscall(SYS_fstat, fd, &st) != 0 || st.st_dev != fd_dev || st.st_ino != fd_ino) {
+        write_failed = true;
+        static const char msg[] = "heapkit-profile: the program closed or replaced the trace file's descriptor; "
+                                  "the trace ends here\n";
+        (void)!::write(2, msg, sizeof msg - 1);
+        return false;
+    }
+    return true;
+}
+
 void write_chunk(std::uint32_t slot_id, const std::uint8_t* data, std::size_t n, std::uint64_t first_seq) noexcept {
-    if (fd < 0 || n == 0 || write_failed) return;
+    if (fd < 0 || n == 0 || write_failed || !still_ours()) return;
     codec c = codec::zstd;
     const std::uint8_t* stored = packed;
     std::size_t stored_n = ZSTD_compress2(cctx, packed, packed_capacity, data, n);
@@ -225,8 +242,14 @@ int writer_open_file(const char* base, bool try_base, long pid, char* path_out, 
             *p++ = '.';
             put_decimal(p, static_cast<std::uint64_t>(attempt - 1));
         }
-        const long f = ::syscall(SYS_openat, AT_FDCWD, path_out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        long f = ::syscall(SYS_openat, AT_FDCWD, path_out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (f >= 0) {
+            // A high number, out of the way of programs that dup2 onto small ones.
+            const long high = ::syscall(SYS_fcntl, f, F_DUPFD_CLOEXEC, 900);
+            if (high >= 0) {
+                ::syscall(SYS_close, f);
+                f = high;
+            }
             file_header h{};
             std::memcpy(h.magic, file_magic, sizeof h.magic);
             h.version_major = version_major;
@@ -245,6 +268,11 @@ int writer_open_file(const char* base, bool try_base, long pid, char* path_out, 
 void writer_set_fd(int f) noexcept {
     fd = f;
     write_failed = false;
+    struct stat st {};
+    if (f >= 0 && ::syscall(SYS_fstat, f, &st) == 0) {
+        fd_dev = st.st_dev;
+        fd_ino = st.st_ino;
+    }
     ensure_buffers();
 }
 int writer_fd() noexcept { return fd; }
@@ -312,7 +340,6 @@ void* writer_main(void*) {
 
 void writer_start() noexcept {
     if (running.load(std::memory_order_acquire) || fd < 0) return;
-    static spinlock start_lock;
     lock_guard g(start_lock);
     if (running.load(std::memory_order_relaxed)) return;
     thread_state& t = tls_state;
@@ -349,10 +376,17 @@ void writer_wake() noexcept {
     if (__atomic_exchange_n(&wake_word, 1, __ATOMIC_RELAXED) == 0) futex_wake(&wake_word);
 }
 
-void writer_lock() noexcept { drain_lock.lock(); }
-void writer_unlock() noexcept { drain_lock.unlock(); }
+void writer_lock() noexcept {
+    start_lock.lock();
+    drain_lock.lock();
+}
+void writer_unlock() noexcept {
+    drain_lock.unlock();
+    start_lock.unlock();
+}
 void writer_after_fork() noexcept {
     drain_lock.reset();
+    start_lock.reset();
     running.store(false, std::memory_order_relaxed);
     stopping.store(false, std::memory_order_relaxed);
     wake_word = 0;

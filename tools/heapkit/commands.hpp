@@ -7,7 +7,14 @@ namespace CLI {
 class App;
 }
 
+#include <string>
+#include <vector>
+
 namespace heapkit::tools {
+
+// heapkit's own arguments as main received them (for a subcommand that must
+// know the order of what CLI11 gives it back).
+std::vector<std::string>& command_line();
 
 // `heapkit tour`: runs the post's experiments and reports them (tour.cpp).
 void add_tour_command(CLI::App& app, int& status);

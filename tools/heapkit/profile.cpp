@@ -53,6 +53,14 @@ struct profile_options {
 
 constexpr int cannot_run = 127;
 
+// Where `arg` first appears on heapkit's command line (main.cpp keeps it), or its length.
+std::size_t argument_position(const std::string& arg) {
+    const std::vector<std::string>& all = command_line();
+    for (std::size_t i = 0; i < all.size(); ++i)
+        if (all[i] == arg) return i;
+    return all.size();
+}
+
 std::string program_name(const std::string& cmd) {
     const std::string base = fs::path(cmd).filename().string();
     return base.empty() ? "program" : base;
@@ -217,14 +225,16 @@ void add_profile_command(CLI::App& app, int& status) {
     cmd->add_option("command", opts->command, "the program and its arguments (after --)");
     cmd->prefix_command();
     cmd->callback([opts, cmd, &status] {
+        // With prefix_command, an unknown option before the command also lands in
+        // remaining(), beside the command's own arguments: tell them apart by
+        // their place on the command line (an option of ours goes before CMD).
         std::vector<std::string> rest = cmd->remaining();
-        const bool separated = !rest.empty() && rest.front() == "--";
-        if (separated) rest.erase(rest.begin());
+        if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
+        if (!rest.empty() && !opts->command.empty() && rest.front().size() > 1 && rest.front()[0] == '-' &&
+            argument_position(rest.front()) < argument_position(opts->command.front()))
+            throw CLI::ExtrasError("The following argument was not expected: " + rest.front() +
+                                   " (not an option of heapkit profile)", CLI::ExitCodes::ExtrasError);
         opts->command.insert(opts->command.end(), rest.begin(), rest.end());
-        // An option heapkit does not know, before any `--`, is a mistake, not a command.
-        if (!separated && !opts->command.empty() && opts->command.front().size() > 1 && opts->command.front()[0] == '-')
-            throw CLI::ExtrasError("The following argument was not expected: " + opts->command.front() +
-                                   " (put the command after --)", CLI::ExitCodes::ExtrasError);
         status = profile(*opts);
     });
 }

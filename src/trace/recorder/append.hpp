@@ -60,6 +60,7 @@ bool append_event(slot& s, std::size_t max, Encode&& encode) noexcept {
         const std::uint64_t t = event_time();
         std::uint8_t* q;
         if (nested) {
+            r.mark_irregular(reserved);
             encoder fresh;
             *p = ring_absolute;
             q = encode(p + 1, fresh, seq, t);

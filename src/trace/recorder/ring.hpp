@@ -52,6 +52,17 @@ struct ring {
     std::uint64_t consumed_seen = 0;        // producer: `consumed` as last read (<= consumed)
     std::uint32_t nesting = 0;              // producer: appends in progress on the thread (signals nest)
     std::atomic<std::uint64_t> committed{0};  // producer -> consumer: bytes before it are complete
+    // For the consumer's copying fast path (writer.cpp): where the padding before
+    // each wrap starts (indexed by the wrap's parity), and the end of the last
+    // of the rare appends that leave other bytes to skip (a signal handler's
+    // record, padding left inside the ring). Both are written before the commit
+    // that covers them.
+    std::uint64_t pad_at[2] = {0, 0};
+    std::atomic<std::uint64_t> irregular_until{0};
+
+    void mark_irregular(std::uint64_t until) noexcept {
+        if (irregular_until.load(std::memory_order_relaxed) < until) irregular_until.store(until, std::memory_order_relaxed);
+    }
     alignas(64) std::atomic<std::uint64_t> consumed{0};  // consumer -> producer: bytes before it may be overwritten
                                                          // (a line of its own: the consumer writes it)
 
@@ -82,7 +93,10 @@ struct ring {
                 return nullptr;
             }
             if (!cas_local(&reserve, r, want)) continue;  // a signal handler reserved first
-            if (pad != 0) std::memset(data + off, ring_padding, pad);
+            if (pad != 0) {
+                std::memset(data + off, ring_padding, pad);
+                __atomic_store_n(&pad_at[((r + pad) / ring_bytes) & 1], r, __ATOMIC_RELAXED);
+            }
             start = r + pad;
             end_reserved = want;
             return data + (start % ring_bytes);
@@ -92,8 +106,10 @@ struct ring {
     // Ends an append that wrote [start, written_end).
     void end(std::uint64_t start, std::uint64_t end_reserved, const std::uint8_t* written_end) noexcept {
         const std::uint64_t used_to = start + static_cast<std::uint64_t>(written_end - (data + (start % ring_bytes)));
-        if (used_to != end_reserved && !cas_local(&reserve, end_reserved, used_to))
+        if (used_to != end_reserved && !cas_local(&reserve, end_reserved, used_to)) {
             std::memset(data + (used_to % ring_bytes), ring_padding, static_cast<std::size_t>(end_reserved - used_to));
+            mark_irregular(end_reserved);
+        }
         std::atomic_signal_fence(std::memory_order_seq_cst);
         if (nesting != 1) {  // inside another append (a signal handler): the outer one commits
             --nesting;
@@ -123,6 +139,8 @@ struct ring {
         nesting = 0;
         committed.store(0, std::memory_order_relaxed);
         consumed.store(0, std::memory_order_relaxed);
+        pad_at[0] = pad_at[1] = 0;
+        irregular_until.store(0, std::memory_order_relaxed);
     }
 };
 

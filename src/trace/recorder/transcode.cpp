@@ -182,4 +182,22 @@ bool transcode(const std::uint8_t* in, std::size_t n, decode_state& st, chunk_ou
     return true;
 }
 
+const std::uint8_t* transcode_until_anchored(const std::uint8_t* in, const std::uint8_t* end, decode_state& st,
+                                             chunk_out& main, bool& seq_anchored, bool& addr_anchored) noexcept {
+    cursor c{in, end};
+    while (c.p < c.end && !(seq_anchored && addr_anchored)) {
+        const std::uint8_t kind = *c.p++;
+        if (kind == ring_padding) continue;
+        if (kind == ring_absolute) return nullptr;  // the caller promised none
+        main.at = one(kind, c, st, main.enc, main.at, main.first_seq);
+        if (!c.ok) return nullptr;
+        const auto k = static_cast<record>(kind);
+        if (k <= record::end) seq_anchored = true;
+        if (k == record::alloc || k == record::free || k == record::realloc || k == record::mmap ||
+            k == record::munmap || k == record::mremap)
+            addr_anchored = true;
+    }
+    return c.p;
+}
+
 }  // namespace heapkit::trace::recorder

@@ -38,4 +38,13 @@ struct chunk_out {
 // not decode (the rest of the input was skipped).
 bool transcode(const std::uint8_t* in, std::size_t n, decode_state& st, chunk_out& main, chunk_out& side) noexcept;
 
+// The fast path's first step, for input known to hold no signal handler's
+// record: re-encodes records from `in` until the chunk's encoder state equals
+// the stream's (an event record has set seq and time, a record with an
+// address has set addr), after which the rest of the input may be copied as
+// it is. Returns the first byte not consumed (end of input when never
+// anchored), nullptr when a record did not decode.
+const std::uint8_t* transcode_until_anchored(const std::uint8_t* in, const std::uint8_t* end, decode_state& st,
+                                             chunk_out& main, bool& seq_anchored, bool& addr_anchored) noexcept;
+
 }  // namespace heapkit::trace::recorder

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <linux/futex.h>
 #include <pthread.h>
 
@@ -29,7 +30,10 @@ constexpr std::uint64_t rss_every_ns = 10'000'000;
 constexpr std::uint64_t inflight_patience_ns = 200'000'000;
 
 spinlock drain_lock;
+spinlock start_lock;  // serialises writer_start (and is held across fork)
 int fd = -1;
+dev_t fd_dev = 0;     // the trace file's identity: a program that dup2()s over our descriptor
+ino_t fd_ino = 0;     // must not get trace chunks in its own file
 ZSTD_CCtx* cctx = nullptr;
 std::uint8_t* raw = nullptr;     // raw_capacity
 constexpr std::size_t side_capacity = 256u << 10;
@@ -74,8 +78,21 @@ bool ensure_buffers() noexcept {
     return true;
 }
 
+// Whether fd is still the trace file we opened (the program may have closed it or reused the number).
+bool still_ours() noexcept {
+    struct stat st {};
+    if (::syscall(SYS_fstat, fd, &st) != 0 || st.st_dev != fd_dev || st.st_ino != fd_ino) {
+        write_failed = true;
+        static const char msg[] = "heapkit-profile: the program closed or replaced the trace file's descriptor; "
+                                  "the trace ends here\n";
+        (void)!::write(2, msg, sizeof msg - 1);
+        return false;
+    }
+    return true;
+}
+
 void write_chunk(std::uint32_t slot_id, const std::uint8_t* data, std::size_t n, std::uint64_t first_seq) noexcept {
-    if (fd < 0 || n == 0 || write_failed) return;
+    if (fd < 0 || n == 0 || write_failed || !still_ours()) return;
     codec c = codec::zstd;
     const std::uint8_t* stored = packed;
     std::size_t stored_n = ZSTD_compress2(cctx, packed, packed_capacity, data, n);
@@ -117,22 +134,89 @@ bool wait_in_flight() noexcept {
     return true;
 }
 
+// The producer's committed position and its encoder's state there, read
+// consistently (`gen` even and unchanged around the reads); false: the
+// producer stayed busy.
+bool snapshot(slot& s, std::uint64_t& committed, decode_state& at) noexcept {
+    for (int tries = 0; tries < 64; ++tries) {
+        const std::uint32_t g1 = s.gen.load(std::memory_order_acquire);
+        if ((g1 & 1) != 0) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        committed = s.r.committed.load(std::memory_order_acquire);
+        at.seq = __atomic_load_n(&s.enc.last_seq, __ATOMIC_RELAXED);
+        at.time = __atomic_load_n(&s.enc.last_time, __ATOMIC_RELAXED);
+        at.addr = __atomic_load_n(&s.enc.last_addr, __ATOMIC_RELAXED);
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (s.gen.load(std::memory_order_relaxed) == g1) return true;
+    }
+    return false;
+}
+
+// The fast path: [from, to) holds no signal handler's record and no padding
+// but before a wrap; re-encode until anchored, copy the rest. false: it did
+// not apply (nothing was consumed; the caller transcodes).
+bool drain_copying(slot& s, std::uint64_t from, std::uint64_t to, const decode_state& at_to, chunk_out& main) noexcept {
+    ring& r = s.r;
+    bool seq_anchored = false, addr_anchored = false;
+    decode_state st = s.wr;
+    std::uint64_t at = from;
+    while (at < to) {
+        const std::size_t off = static_cast<std::size_t>(at % ring_bytes);
+        std::size_t n = static_cast<std::size_t>(to - at);
+        if (off + n > ring_bytes) {  // up to the wrap, without its padding
+            n = ring_bytes - off;
+            const std::uint64_t boundary = at + n;
+            const std::uint64_t pad = __atomic_load_n(&r.pad_at[(boundary / ring_bytes) & 1], __ATOMIC_RELAXED);
+            if (pad < at || pad > boundary || boundary - pad > 64 * 1024) return false;
+            n = static_cast<std::size_t>(pad - at);
+            at = boundary - n;  // so that `at += n` below lands on the boundary
+        }
+        const std::uint8_t* p = r.data + off;
+        const std::uint8_t* end = p + n;
+        if (!(seq_anchored && addr_anchored)) {
+            p = transcode_until_anchored(p, end, st, main, seq_anchored, addr_anchored);
+            if (p == nullptr) return false;
+        }
+        const std::size_t rest = static_cast<std::size_t>(end - p);
+        if (rest > 0) {
+            std::memcpy(main.at, p, rest);
+            main.at += rest;
+        }
+        at += n;
+    }
+    s.wr = at_to;
+    return true;
+}
+
 void drain_slot(slot& s) noexcept {
     ring& r = s.r;
     if (r.data == nullptr) return;
-    const std::uint64_t to = r.committed.load(std::memory_order_acquire);
+    std::uint64_t to = 0;
+    decode_state at_to;
+    const bool consistent = snapshot(s, to, at_to);
+    if (!consistent) to = r.committed.load(std::memory_order_acquire);
+    const std::uint64_t irregular_until = r.irregular_until.load(std::memory_order_acquire);
     const std::uint64_t from = r.consumed.load(std::memory_order_relaxed);
     if (to > from) {
         chunk_out main{raw, raw + raw_capacity, {}};
         chunk_out side{side_raw, side_raw + side_capacity, {}};
-        bool ok = true;
-        std::uint64_t at = from;
-        while (at < to && ok) {  // at most two pieces: to the end of the buffer, then from its start
-            const std::size_t off = static_cast<std::size_t>(at % ring_bytes);
-            std::size_t n = static_cast<std::size_t>(to - at);
-            if (off + n > ring_bytes) n = ring_bytes - off;
-            ok = transcode(r.data + off, n, s.wr, main, side);
-            at += n;
+        bool copied = false;
+        if (consistent && irregular_until <= from) {
+            copied = drain_copying(s, from, to, at_to, main);
+            if (!copied) main = chunk_out{raw, raw + raw_capacity, {}};
+        }
+        if (!copied) {
+            bool ok = true;
+            std::uint64_t at = from;
+            while (at < to && ok) {  // at most two pieces: to the end of the buffer, then from its start
+                const std::size_t off = static_cast<std::size_t>(at % ring_bytes);
+                std::size_t n = static_cast<std::size_t>(to - at);
+                if (off + n > ring_bytes) n = ring_bytes - off;
+                ok = transcode(r.data + off, n, s.wr, main, side);
+                at += n;
+            }
         }
         write_chunk(s.id, raw, static_cast<std::size_t>(main.at - raw), main.first_seq);
         write_chunk(s.id, side_raw, static_cast<std::size_t>(side.at - side_raw), side.first_seq);
@@ -158,8 +242,14 @@ int writer_open_file(const char* base, bool try_base, long pid, char* path_out, 
             *p++ = '.';
             put_decimal(p, static_cast<std::uint64_t>(attempt - 1));
         }
-        const long f = ::syscall(SYS_openat, AT_FDCWD, path_out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        long f = ::syscall(SYS_openat, AT_FDCWD, path_out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (f >= 0) {
+            // A high number, out of the way of programs that dup2 onto small ones.
+            const long high = ::syscall(SYS_fcntl, f, F_DUPFD_CLOEXEC, 900);
+            if (high >= 0) {
+                ::syscall(SYS_close, f);
+                f = high;
+            }
             file_header h{};
             std::memcpy(h.magic, file_magic, sizeof h.magic);
             h.version_major = version_major;
@@ -178,6 +268,11 @@ int writer_open_file(const char* base, bool try_base, long pid, char* path_out, 
 void writer_set_fd(int f) noexcept {
     fd = f;
     write_failed = false;
+    struct stat st {};
+    if (f >= 0 && ::syscall(SYS_fstat, f, &st) == 0) {
+        fd_dev = st.st_dev;
+        fd_ino = st.st_ino;
+    }
     ensure_buffers();
 }
 int writer_fd() noexcept { return fd; }
@@ -245,7 +340,6 @@ void* writer_main(void*) {
 
 void writer_start() noexcept {
     if (running.load(std::memory_order_acquire) || fd < 0) return;
-    static spinlock start_lock;
     lock_guard g(start_lock);
     if (running.load(std::memory_order_relaxed)) return;
     thread_state& t = tls_state;
@@ -282,10 +376,17 @@ void writer_wake() noexcept {
     if (__atomic_exchange_n(&wake_word, 1, __ATOMIC_RELAXED) == 0) futex_wake(&wake_word);
 }
 
-void writer_lock() noexcept { drain_lock.lock(); }
-void writer_unlock() noexcept { drain_lock.unlock(); }
+void writer_lock() noexcept {
+    start_lock.lock();
+    drain_lock.lock();
+}
+void writer_unlock() noexcept {
+    drain_lock.unlock();
+    start_lock.unlock();
+}
 void writer_after_fork() noexcept {
     drain_lock.reset();
+    start_lock.reset();
     running.store(false, std::memory_order_relaxed);
     stopping.store(false, std::memory_order_relaxed);
     wake_word = 0;

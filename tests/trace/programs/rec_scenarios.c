@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,11 +33,12 @@ static void on_alarm(int sig) {
 }
 
 static jmp_buf env;
-static void deep(int n) {
+__attribute__((noinline, noclone)) static void deep(int n) {
     void* p = malloc(8888);
     sink = p;
     if (n == 0) longjmp(env, 1);
     deep(n - 1);
+    __asm__ volatile("" ::: "memory"); /* a real call per level, not a loop */
     free(p);
 }
 
@@ -116,7 +118,19 @@ int main(int argc, char** argv) {
         if (strcmp(mode, "exit") == 0) exit(5);
         if (strcmp(mode, "_exit") == 0) _exit(6);
         if (strcmp(mode, "abort") == 0) abort();
-        usleep(50000);  /* the writer has drained by now */
+        /* Wait for the writer to drain the allocation: two rounds that wrote
+         * something after it (or 5 s), then die without any chance to finish. */
+        const char* trace = getenv("HEAPKIT_PROFILE_OUTPUT");
+        struct stat st;
+        off_t last = (trace != NULL && stat(trace, &st) == 0) ? st.st_size : 0;
+        int grew = 0;
+        for (int i = 0; i < 500 && grew < 2; ++i) {
+            usleep(10000);
+            if (trace != NULL && stat(trace, &st) == 0 && st.st_size != last) {
+                last = st.st_size;
+                ++grew;
+            }
+        }
         kill(getpid(), SIGKILL);
     }
     if (strcmp(mode, "dlopen") == 0 && argc > 2) {

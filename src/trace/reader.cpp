@@ -28,6 +28,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,6 +38,14 @@
 namespace heapkit::trace {
 
 static_assert(std::endian::native == std::endian::little, "the trace format is little-endian; so is this reader");
+
+// The fuzz target's build (tests/fuzz/trace_reader_fuzz.cpp) ignores CRC
+// mismatches, so that mutated inputs reach the decoder behind them.
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+constexpr bool skip_crc_checks = true;
+#else
+constexpr bool skip_crc_checks = false;
+#endif
 
 std::string read_error::describe() const { return path + ": offset " + std::to_string(offset) + ": " + reason; }
 
@@ -77,30 +86,91 @@ const char* kind_name(std::uint8_t k) {
     return "unknown";
 }
 
-// An event between decoding and delivery: trace::event without its text,
-// which lives in the run's `texts` (text = index + 1; 0: none).
+// An event between decoding and delivery, in 64 bytes. The common kinds
+// (alloc, free, realloc) are held whole; any other kind is a whole
+// trace::event in its run's `others`, which `other` points to.
 struct held {
-    std::uint64_t seq, time, addr, new_addr, size, old_size, align, stack;
-    std::int64_t value;
-    std::uint64_t flags;
-    std::int64_t fd;
-    std::uint32_t thread, text;
+    std::uint64_t seq, time, addr;
+    union {
+        std::uint64_t new_addr;  // alloc, free, realloc
+        event* other;            // every other kind
+    };
+    std::uint64_t size, align, stack;
+    std::uint32_t thread;
     record kind;
     op operation;
 };
+static_assert(sizeof(held) == 64);
 
-// The events of one chunk, in seq order (non-decreasing).
+bool is_common(record k) { return static_cast<std::uint8_t>(k) - 1u < 3u; }  // alloc, free, realloc
+
+// The events of one chunk, in seq order (non-decreasing). A run is not
+// changed after decoding (pointers into `events` stay valid) until it is
+// recycled, after its last event was delivered.
 struct run {
     std::vector<held> events;
-    std::vector<std::string> texts;
-    std::size_t next = 0;      // events[next] is the first not delivered; < events.size() while in the heap
+    std::deque<event> others;  // the events of uncommon kinds (stable addresses)
+    std::size_t next = 0;      // events[next] is the first not delivered
     std::uint64_t serial = 0;  // the order runs were read in: equal seqs come out in file order
 };
 
-bool run_before(const run* a, const run* b) {
-    const std::uint64_t sa = a->events[a->next].seq, sb = b->events[b->next].seq;
-    return sa < sb || (sa == sb && a->serial < b->serial);
+// A run in the merge heap, with its next event's seq beside it so that
+// comparisons stay inside the heap's array.
+struct heap_entry {
+    std::uint64_t seq;  // == r->events[r->next].seq
+    std::uint64_t serial;  // == r->serial
+    run* r;
+};
+
+bool entry_before(const heap_entry& a, const heap_entry& b) {
+    return a.seq < b.seq || (a.seq == b.seq && a.serial < b.serial);
 }
+
+// Reads a varint without an end check: the caller guarantees that
+// max_varint_bytes can be read. false: more than 64 bits.
+inline bool varint_unchecked(const std::uint8_t*& p, std::uint64_t& v) {
+    std::uint64_t b = p[0];
+    if (b < 0x80) [[likely]] {
+        v = b;
+        p += 1;
+        return true;
+    }
+    std::uint64_t r = b & 0x7f;
+    for (unsigned i = 1; i < max_varint_bytes; ++i) {
+        b = p[i];
+        if (i == max_varint_bytes - 1 && b > 1) return false;
+        r |= (b & 0x7f) << (7 * i);
+        if (b < 0x80) {
+            v = r;
+            p += i + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
+// The same, without branches on the varint's length when it has at most 8
+// bytes (the common case): one 8-byte load, the stop byte found by its clear
+// high bit, the 7-bit groups gathered in three steps.
+inline bool varint_fast(const std::uint8_t*& p, std::uint64_t& v) {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    const std::uint64_t stops = ~w & 0x8080808080808080ull;
+    if (stops == 0) [[unlikely]]
+        return varint_unchecked(p, v);  // 9 or 10 bytes
+    const unsigned bits = static_cast<unsigned>(std::countr_zero(stops)) + 1;  // 8 * the varint's length
+    const std::uint64_t keep = bits == 64 ? ~0ull : (1ull << bits) - 1;
+    w &= keep & 0x7f7f7f7f7f7f7f7full;
+    w = (w & 0x007f007f007f007full) | ((w & 0x7f007f007f007f00ull) >> 1);
+    w = (w & 0x00003fff00003fffull) | ((w & 0x3fff00003fff0000ull) >> 2);
+    w = (w & 0x000000000fffffffull) | ((w & 0x0fffffff00000000ull) >> 4);
+    v = w;
+    p += bits / 8;
+    return true;
+}
+
+// The longest alloc, free or realloc record: kind, op and six varints.
+constexpr std::size_t fast_record_max = 2 + 6 * max_varint_bytes;
 
 // A bounds-checked view of one chunk's records. A failed read leaves `what`
 // naming the field.
@@ -168,12 +238,16 @@ struct reader::state {
     bool input_done = false;                // end of input or damage: no further chunk is read
 
     // ---- merge ----
-    std::vector<run*> heap;                  // min-heap by run_before; every run has an event left
+    std::vector<heap_entry> heap;            // min-heap by entry_before; every run in it has an event left
     std::vector<std::unique_ptr<run>> runs;  // owns every run
     std::vector<run*> spare;                 // emptied runs, to reuse
     std::uint64_t watermark = 0;             // the largest watermark read: events below it were all read
     bool saw_watermark = false;
     std::uint64_t serial = 0;
+    std::vector<const held*> batch;  // make_batch(): events by seq - its base; null where no event has that seq
+    std::size_t batch_next = 0;      // batch[batch_next] is the next slot to deliver
+    bool batch_worth_trying = true;  // false after make_batch() failed, until runs or the watermark change
+    std::vector<run*> batch_runs;    // runs emptied into the batch, recycled at its end
     std::size_t held_count = 0, peak_held = 0;  // events in runs not yet delivered
 
     // ---- metadata ----
@@ -195,7 +269,11 @@ struct reader::state {
 
     void fail(std::uint64_t at, std::string reason) {
         if (!error) error = read_error{path, at, std::move(reason)};
+        finish_input();
+    }
+    void finish_input() {
         input_done = true;
+        batch_worth_trying = true;  // everything is releasable now
     }
 
     bool start();
@@ -204,9 +282,13 @@ struct reader::state {
     void decode(const std::uint8_t* begin, const std::uint8_t* end, std::uint32_t thread, std::uint64_t chunk_at);
     bool decode_record(cursor& c, std::uint8_t kind, std::uint32_t thread, run*& r, std::uint64_t (&delta)[3],
                        std::string& detail);
+    bool decode_fast(const std::uint8_t*& p, std::uint32_t thread, run& r, std::uint64_t (&delta)[3]);
     run* take_run();
     void push_run(run* r);
     void pop_top();
+    void recycle(run* r);
+    bool make_batch(std::uint64_t limit);
+    void end_batch();
     void sift_down(std::size_t i);
     void add_stack(std::uint64_t id, std::uint64_t parent, std::uint64_t ip);
 };
@@ -265,7 +347,7 @@ void reader::state::read_chunk() {
     const std::uint64_t at = offset;
     const std::uint64_t left = size - at;
     if (left == 0) {
-        input_done = true;
+        finish_input();
         return;
     }
     chunk_header h{};
@@ -282,7 +364,7 @@ void reader::state::read_chunk() {
     }
     const std::uint32_t header_crc =
         crc32({reinterpret_cast<const std::uint8_t*>(&h), offsetof(chunk_header, header_crc)});
-    if (header_crc != h.header_crc) {
+    if (header_crc != h.header_crc && !skip_crc_checks) {
         fail(at, printf_string("chunk header CRC mismatch (stored 0x%08x, computed 0x%08x)", h.header_crc,
                                header_crc));
         return;
@@ -317,7 +399,7 @@ void reader::state::read_chunk() {
         payload = stored.get();
     }
     const std::uint32_t payload_crc = crc32({payload, h.stored_size});
-    if (payload_crc != h.payload_crc) {
+    if (payload_crc != h.payload_crc && !skip_crc_checks) {
         fail(at, printf_string("chunk payload CRC mismatch (stored 0x%08x, computed 0x%08x)", h.payload_crc,
                                payload_crc));
         return;
@@ -355,7 +437,13 @@ void reader::state::decode(const std::uint8_t* begin, const std::uint8_t* end, s
     cursor c{begin, end};
     while (c.p < end) {
         const std::uint8_t* rec = c.p;
-        const std::uint8_t kind = *c.p++;
+        const std::uint8_t kind = *c.p;
+        if (kind - 1u < 3u && static_cast<std::size_t>(end - rec) >= fast_record_max) [[likely]] {
+            if (r == nullptr) r = take_run();
+            if (decode_fast(c.p, thread, *r, delta)) [[likely]]
+                continue;
+        }
+        ++c.p;
         if (decode_record(c, kind, thread, r, delta, detail)) [[likely]]
             continue;
         const auto at_byte = static_cast<unsigned long long>(rec - begin);
@@ -382,6 +470,52 @@ void reader::state::decode(const std::uint8_t* begin, const std::uint8_t* end, s
     }
 }
 
+// An alloc, free or realloc record with at least fast_record_max bytes left
+// in the chunk: no per-field end checks. false (nothing changed): anything
+// unusual, which decode_record() decodes again with every check and names.
+bool reader::state::decode_fast(const std::uint8_t*& pp, std::uint32_t thread, run& r, std::uint64_t (&delta)[3]) {
+    const std::uint8_t* p = pp;
+    const auto kind = static_cast<record>(p[0]);
+    const std::uint8_t o = p[1];
+    if (o >= static_cast<std::uint8_t>(op::count_)) return false;
+    const auto operation = static_cast<op>(o);
+    p += 2;
+    std::uint64_t ds, dt, da, dn = 0, length = 0, align = 0, stack;
+    if (!(varint_fast(p, ds) && varint_fast(p, dt) && varint_fast(p, da))) return false;
+    if (kind == record::alloc) {
+        if (!varint_fast(p, length)) return false;
+        if (op_has_align(operation) && !varint_fast(p, align)) return false;
+    } else if (kind == record::free) {
+        if (op_has_size(operation) && !varint_fast(p, length)) return false;
+        if (op_has_align(operation) && !varint_fast(p, align)) return false;
+    } else {
+        if (!(varint_fast(p, dn) && varint_fast(p, length))) return false;
+    }
+    if (!varint_fast(p, stack)) return false;
+    const std::uint64_t seq = delta[0] + ds;
+    if (seq < delta[0] || seq < watermark) return false;
+    const std::uint64_t time = delta[1] + static_cast<std::uint64_t>(unzigzag(dt));
+    const std::uint64_t addr = delta[2] + static_cast<std::uint64_t>(unzigzag(da));
+    const std::uint64_t new_addr = kind == record::realloc ? addr + static_cast<std::uint64_t>(unzigzag(dn)) : 0;
+    held& h = r.events.emplace_back();
+    h.seq = seq;
+    h.time = time;
+    h.addr = addr;
+    h.new_addr = new_addr;
+    h.size = length;
+    h.align = align;
+    h.stack = stack;
+    h.thread = thread;
+    h.kind = kind;
+    h.operation = operation;
+    delta[0] = seq;
+    delta[1] = time;
+    delta[2] = kind == record::realloc ? new_addr : addr;
+    if (++held_count > peak_held) peak_held = held_count;
+    pp = p;
+    return true;
+}
+
 // One record after its kind byte. false: damage; c.what names the field, or
 // `detail` says what is wrong, or neither (an unknown kind).
 bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t thread, run*& r,
@@ -402,7 +536,10 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
         case record::watermark: {
             std::uint64_t w;
             if (!c.v(w, "seq")) return false;
-            if (w > watermark) watermark = w;
+            if (w > watermark) {
+                watermark = w;
+                batch_worth_trying = true;
+            }
             saw_watermark = true;
             return true;
         }
@@ -456,15 +593,9 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
 
     // An event.
     if (r == nullptr) r = take_run();
-    held& h = r->events.emplace_back();
-    h = held{};
-    h.fd = -1;
+    event h;
     h.thread = thread;
     h.kind = static_cast<record>(kind);
-    const auto undo = [&] {
-        r->events.pop_back();
-        return false;
-    };
     const auto get_op = [&] {
         std::uint8_t o;
         if (!c.u8(o, "op")) return false;
@@ -493,7 +624,7 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
             return false;
         }
         h.seq = seq;
-        h.time = time;
+        h.time_ns = time;
         return true;
     };
     const auto get_addr = [&](std::uint64_t& to, const char* field) {
@@ -506,8 +637,7 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
     const auto get_text = [&](const char* field) {
         std::string_view s;
         if (!c.bytes(s, field)) return false;
-        r->texts.emplace_back(s);
-        h.text = static_cast<std::uint32_t>(r->texts.size());
+        h.text = s;
         return true;
     };
     const auto get_slot = [&](std::uint32_t& to) {
@@ -537,7 +667,7 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
              c.v(h.size, "size") && c.v(h.stack, "stack");
         break;
     case record::mmap: {
-        std::uint64_t prot;
+        std::uint64_t prot = 0;
         ok = get_seq_time() && get_addr(h.addr, "addr") && c.v(h.size, "length") && c.v(prot, "prot") &&
              c.v(h.flags, "flags") && c.z(h.fd, "fd") && c.v(h.stack, "stack");
         h.value = static_cast<std::int64_t>(prot);
@@ -557,7 +687,7 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
         ok = get_seq_time();
         break;
     case record::fork: {
-        std::uint64_t pid;
+        std::uint64_t pid = 0;
         ok = get_seq_time() && c.v(pid, "child_pid") && get_text("child_trace");
         h.value = static_cast<std::int64_t>(pid);
         break;
@@ -570,7 +700,7 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
         ok = get_seq_time() && get_slot(h.thread) && c.v(tid, "tid") && get_text("name");
         if (!ok) break;
         h.value = static_cast<std::int64_t>(tid);
-        threads.push_back({h.thread, tid, r->texts.back(), h.seq, UINT64_MAX});
+        threads.push_back({h.thread, tid, h.text, h.seq, UINT64_MAX});
         break;
     }
     case record::thread_end:
@@ -605,7 +735,7 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
         if (!ok) break;
         h.value = static_cast<std::int64_t>(m.id);
         h.addr = m.base;
-        m.path = r->texts.back();
+        m.path = h.text;
         m.build_id.assign(build_id.begin(), build_id.end());
         m.load_seq = h.seq;
         modules.push_back(std::move(m));
@@ -637,9 +767,24 @@ bool reader::state::decode_record(cursor& c, std::uint8_t kind, std::uint32_t th
         ok = false;
         break;
     }
-    if (!ok) return undo();
-    ++held_count;
-    if (held_count > peak_held) peak_held = held_count;
+    if (!ok) return false;
+    held& k = r->events.emplace_back();
+    k.seq = h.seq;
+    k.time = h.time_ns;
+    k.addr = h.addr;
+    k.size = h.size;
+    k.align = h.align;
+    k.stack = h.stack;
+    k.thread = h.thread;
+    k.kind = h.kind;
+    k.operation = h.operation;
+    if (is_common(h.kind)) {
+        k.new_addr = h.new_addr;
+    } else {
+        r->others.push_back(std::move(h));
+        k.other = &r->others.back();
+    }
+    if (++held_count > peak_held) peak_held = held_count;
     return true;
 }
 
@@ -671,11 +816,12 @@ run* reader::state::take_run() {
 
 void reader::state::push_run(run* r) {
     r->serial = ++serial;
+    batch_worth_trying = true;
     std::size_t i = heap.size();
-    heap.push_back(r);
+    heap.push_back({r->events.front().seq, r->serial, r});
     while (i > 0) {
         const std::size_t parent = (i - 1) / 2;
-        if (!run_before(heap[i], heap[parent])) break;
+        if (!entry_before(heap[i], heap[parent])) break;
         std::swap(heap[i], heap[parent]);
         i = parent;
     }
@@ -683,27 +829,91 @@ void reader::state::push_run(run* r) {
 
 void reader::state::sift_down(std::size_t i) {
     const std::size_t n = heap.size();
+    const heap_entry moving = heap[i];
     for (;;) {
         const std::size_t l = 2 * i + 1;
-        if (l >= n) return;
+        if (l >= n) break;
         std::size_t m = l;
-        if (l + 1 < n && run_before(heap[l + 1], heap[l])) m = l + 1;
-        if (!run_before(heap[m], heap[i])) return;
-        std::swap(heap[i], heap[m]);
+        if (l + 1 < n && entry_before(heap[l + 1], heap[l])) m = l + 1;
+        if (!entry_before(heap[m], moving)) break;
+        heap[i] = heap[m];
         i = m;
     }
+    heap[i] = moving;
 }
 
-// The top run has delivered its last event: recycle it.
+// The top run has delivered its last event: out of the heap, to reuse.
 void reader::state::pop_top() {
-    run* r = heap.front();
+    run* r = heap.front().r;
     heap.front() = heap.back();
     heap.pop_back();
-    if (!heap.empty()) sift_down(0);
+    if (heap.size() > 1) sift_down(0);
+    recycle(r);
+}
+
+void reader::state::recycle(run* r) {
     r->events.clear();
-    r->texts.clear();
+    r->others.clear();
     r->next = 0;
     spare.push_back(r);
+}
+
+// The events below `limit` as one batch placed by seq, when their seqs are
+// dense (every seq in the range taken once, as one process-wide counter
+// gives them): then next() walks the batch instead of the heap, one step per
+// event. false (nothing changed): too few events, sparse or repeated seqs.
+bool reader::state::make_batch(std::uint64_t limit) {
+    constexpr std::size_t min_batch = 256;
+    if (!batch_worth_trying) return false;
+    batch_worth_trying = false;  // a failed attempt is not repeated for every event
+    const std::uint64_t base = heap.front().seq;
+    std::uint64_t hi = base;
+    std::size_t n = 0;
+    for (const heap_entry& h : heap) {
+        const run& r = *h.r;
+        const auto first = r.events.begin() + static_cast<std::ptrdiff_t>(r.next);
+        const auto cut = std::lower_bound(first, r.events.end(), limit,
+                                          [](const held& e, std::uint64_t s) { return e.seq < s; });
+        if (cut == first) continue;
+        n += static_cast<std::size_t>(cut - first);
+        hi = std::max(hi, (cut - 1)->seq);
+    }
+    if (n < min_batch || hi - base >= 2 * static_cast<std::uint64_t>(n)) return false;
+    batch.assign(static_cast<std::size_t>(hi - base + 1), nullptr);
+    for (const heap_entry& h : heap) {
+        const run& r = *h.r;
+        for (std::size_t i = r.next; i < r.events.size() && r.events[i].seq < limit; ++i) {
+            const held*& slot = batch[static_cast<std::size_t>(r.events[i].seq - base)];
+            if (slot != nullptr) {  // a repeated seq: the heap orders those
+                batch.clear();
+                return false;
+            }
+            slot = &r.events[i];
+        }
+    }
+    // Take the batch's events out of their runs; runs emptied wait for the batch's end.
+    std::size_t kept = 0;
+    for (heap_entry& h : heap) {
+        run& r = *h.r;
+        while (r.next < r.events.size() && r.events[r.next].seq < limit) ++r.next;
+        if (r.next == r.events.size()) {
+            batch_runs.push_back(&r);
+        } else {
+            h.seq = r.events[r.next].seq;
+            heap[kept++] = h;
+        }
+    }
+    heap.resize(kept);
+    for (std::size_t i = heap.size() / 2; i-- > 0;) sift_down(i);
+    batch_next = 0;
+    return true;
+}
+
+void reader::state::end_batch() {
+    batch.clear();
+    batch_next = 0;
+    for (run* r : batch_runs) recycle(r);
+    batch_runs.clear();
 }
 
 // ---- the reader ----
@@ -744,36 +954,58 @@ bool reader::open_memory(const std::uint8_t* data, std::size_t size, const std::
     return s_->start();
 }
 
+namespace {
+
+// Fills `e` from a held event (moving an uncommon kind's strings out).
+inline void deliver(event& e, const held& h) {
+    if (is_common(h.kind)) [[likely]] {
+        e.kind = h.kind;
+        e.operation = h.operation;
+        e.seq = h.seq;
+        e.time_ns = h.time;
+        e.thread = h.thread;
+        e.addr = h.addr;
+        e.new_addr = h.new_addr;
+        e.size = h.size;
+        e.old_size = 0;
+        e.align = h.align;
+        e.stack = h.stack;
+        e.value = 0;
+        e.flags = 0;
+        e.fd = -1;
+        e.text.clear();
+    } else {
+        e = std::move(*h.other);
+    }
+}
+
+}  // namespace
+
 bool reader::next(event& e) {
     state& s = *s_;
     for (;;) {
+        // A batch placed by seq: the next taken slot.
+        while (s.batch_next < s.batch.size()) {
+            const held* h = s.batch[s.batch_next++];
+            if (h == nullptr) continue;
+            deliver(e, *h);
+            --s.held_count;
+            return true;
+        }
+        if (!s.batch.empty() || !s.batch_runs.empty()) s.end_batch();
         if (!s.heap.empty()) [[likely]] {
-            run* r = s.heap.front();
-            const held& h = r->events[r->next];
-            if (h.seq < s.watermark || s.input_done) [[likely]] {
-                e.kind = h.kind;
-                e.operation = h.operation;
-                e.seq = h.seq;
-                e.time_ns = h.time;
-                e.thread = h.thread;
-                e.addr = h.addr;
-                e.new_addr = h.new_addr;
-                e.size = h.size;
-                e.old_size = h.old_size;
-                e.align = h.align;
-                e.stack = h.stack;
-                e.value = h.value;
-                e.flags = h.flags;
-                e.fd = h.fd;
-                if (h.text != 0) [[unlikely]]
-                    e.text = std::move(r->texts[h.text - 1]);
-                else
-                    e.text.clear();
+            heap_entry& top = s.heap.front();
+            if (top.seq < s.watermark || s.input_done) [[likely]] {
+                if (s.make_batch(s.input_done ? UINT64_MAX : s.watermark)) continue;
+                run* r = top.r;
+                deliver(e, r->events[r->next]);
                 --s.held_count;
-                if (++r->next == r->events.size())
+                if (++r->next == r->events.size()) {
                     s.pop_top();
-                else if (s.heap.size() > 1)
-                    s.sift_down(0);
+                } else {
+                    top.seq = r->events[r->next].seq;
+                    if (s.heap.size() > 1) s.sift_down(0);
+                }
                 return true;
             }
         }

@@ -18,7 +18,11 @@
 // chunk decodes into a sorted run; a min-heap of runs keyed by their next
 // event's seq yields the smallest held event. It is released once its seq is
 // below the latest watermark (every smaller event has been read), or at the
-// end of the input (complete, truncated or damaged).
+// end of the input (complete, truncated or damaged). When the events to
+// release have dense seqs (one process-wide counter gives them), they are
+// placed by seq in one array instead, which costs one step per event. An
+// event read after a watermark W with a seq below W breaks the watermark's
+// promise: that is damage (an error naming the seq and the watermark).
 //
 // Versions: a file of another major version is refused by open(). A record
 // kind this reader does not know is skipped when it is a sized kind
@@ -120,8 +124,9 @@ public:
     // Opens a file and reads its header, then chunks until the process record
     // (the recorder writes it first) or the first watermark. false: the file
     // cannot be read or is not a trace of this major version (error() says
-    // why). Damage after the header is not a failure of open(): it shows in
-    // error() once next() has delivered what came before it.
+    // why). Damage after the header is not a failure of open(): error() is
+    // set when the damage is read, and next() still delivers every event
+    // decoded before it, then returns false.
     bool open(const std::string& path);
     // Reads from memory (the fuzz target); `data` must outlive the reader.
     bool open_memory(const std::uint8_t* data, std::size_t size, const std::string& name = "<memory>");

@@ -8,16 +8,21 @@
 //   for (const frame& f : sym.frames(ip, true)) ...   // innermost first
 //
 // Data structures:
-//   modules   the trace's modules, each with a lazily opened Dwfl (one per
-//             module: modules of one trace may reuse addresses after dlclose)
-//   cache     ip -> frames, so each distinct address is looked up once
+//   symbolizer     one trace's modules (runtime segments and load bias):
+//                  maps an address to (module, address in the ELF file)
+//   symbol_cache   one entry per ELF file (path + build id): a Dwfl holding
+//                  that file at bias 0, and its frames per file address. It
+//                  may be shared by the symbolizers of several traces (a
+//                  process and its forked children load the same libraries,
+//                  at other addresses), so each file is read and each of its
+//                  addresses looked up once.
 //
 // Finding a module's ELF: its recorded path when that file's build id
 // matches the recorded one (or either is unknown); else
-// /usr/lib/debug/.build-id/xx/rest.debug. Separate debug info is found by
+// <debug root>/.build-id/xx/rest.debug. Separate debug info is found by
 // libdw's standard search (build id, .gnu_debuglink). Without DWARF the ELF
-// symbol table names the function; without a usable file, or for an address
-// outside every module, the frame is "module+0xoffset" ("0xaddress").
+// symbol table names the function; without a usable file the frame is
+// "module+0xoffset", and an address outside every module "0xaddress".
 #pragma once
 
 #include "trace/reader.hpp"
@@ -39,9 +44,29 @@ struct frame {
     bool resolved = false; // a function name was found
 };
 
+// ELF files opened with libdw and their addresses looked up, shared by symbolizers.
+class symbol_cache {
+public:
+    explicit symbol_cache(std::string debug_root = "/usr/lib/debug");
+    ~symbol_cache();
+    symbol_cache(const symbol_cache&) = delete;
+    symbol_cache& operator=(const symbol_cache&) = delete;
+
+    // The frames at `file_pc` (an address in the ELF file's own terms) of the
+    // module, innermost first. `label_offset` names an unresolved frame.
+    const std::vector<frame>& frames(const module_info& m, std::uint64_t file_pc, std::uint64_t label_offset);
+
+private:
+    struct elf_file;
+    elf_file& file_of(const module_info& m);
+    std::string debug_root_;
+    std::unordered_map<std::string, std::unique_ptr<elf_file>> files_;  // path + build id -> file
+};
+
 class symbolizer {
 public:
-    explicit symbolizer(std::vector<module_info> modules);
+    // `cache`: shared with other symbolizers, or nullptr for one of its own.
+    explicit symbolizer(std::vector<module_info> modules, std::shared_ptr<symbol_cache> cache = nullptr);
     ~symbolizer();
     symbolizer(const symbolizer&) = delete;
     symbolizer& operator=(const symbolizer&) = delete;
@@ -51,17 +76,12 @@ public:
     // returns to, so the call's own line is looked up at ip - 1.
     const std::vector<frame>& frames(std::uint64_t ip, bool return_address = true);
 
-    // Extra directories to search for debug info (besides libdw's defaults).
-    void set_debug_root(std::string dir);
-
 private:
-    struct module_state;
-    module_state* module_for(std::uint64_t ip);
-    std::vector<frame> lookup(std::uint64_t ip, std::uint64_t pc);
+    const module_info* module_for(std::uint64_t pc) const;
 
-    std::vector<std::unique_ptr<module_state>> modules_;
-    std::unordered_map<std::uint64_t, std::vector<frame>> cache_;
-    std::string debug_root_ = "/usr/lib/debug";
+    std::vector<module_info> modules_;
+    std::shared_ptr<symbol_cache> cache_;
+    std::unordered_map<std::uint64_t, std::vector<frame>> unknown_;  // addresses outside every module
 };
 
 // The frames of a stack id (reader or analysis metadata), outermost last:

@@ -2,6 +2,7 @@
 // a chunk that zstd does not shrink is stored raw (codec::none).
 #include "trace/writer.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -38,6 +39,7 @@ writer::~writer() {
 
 bool writer::open(const std::string& path, const writer_options& o) {
     options_ = o;
+    options_.chunk_bytes = std::min<std::size_t>(options_.chunk_bytes, max_chunk_bytes);
     path_ = path;
     to_memory_ = false;
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -54,6 +56,7 @@ bool writer::open(const std::string& path, const writer_options& o) {
 
 void writer::open_memory(const writer_options& o) {
     options_ = o;
+    options_.chunk_bytes = std::min<std::size_t>(options_.chunk_bytes, max_chunk_bytes);
     path_ = "<memory>";
     to_memory_ = true;
     memory_.clear();
@@ -84,6 +87,15 @@ bool writer::cut() {
 
 bool writer::cut_chunk(open_chunk& c) {
     if (c.used_ == 0) return true;
+    if (c.used_ > max_chunk_bytes) {  // one record of more than 16 MiB: no reader would take the chunk
+        if (error_.empty())
+            error_ = "trace writer: a chunk of " + std::to_string(c.used_) + " bytes exceeds the format's limit of " +
+                     std::to_string(max_chunk_bytes) + " (a record too large?)";
+        c.used_ = 0;
+        c.has_event_ = false;
+        c.enc.reset();
+        return false;
+    }
     const std::span<const std::uint8_t> raw{c.buf_.data(), c.used_};
     codec used = codec::none;
     std::span<const std::uint8_t> stored = raw;

@@ -104,6 +104,8 @@ public:
     bool round(std::uint64_t seq);
 
     // Cuts every open chunk and closes the file. false: error() says why.
+    // A writer destroyed without close() drops its open chunks, as a killed
+    // recorder would.
     bool close();
 
     const std::vector<std::uint8_t>& bytes() const { return memory_; }  // open_memory() only

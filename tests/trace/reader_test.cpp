@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <random>
 
 #include "trace/trace_builder.hpp"
@@ -18,69 +19,14 @@ namespace {
 using namespace heapkit::trace;
 using heapkit::trace::testing::drain;
 using heapkit::trace::testing::show;
+using heapkit::trace::testing::every_kind;
+using heapkit::trace::testing::sample_process;
 using heapkit::trace::testing::trace_builder;
 using bytes = std::vector<std::uint8_t>;
 
 void expect_events(const std::vector<event>& got, const std::vector<event>& want) {
     ASSERT_EQ(got.size(), want.size());
     for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(show(got[i]), show(want[i])) << "event " << i;
-}
-
-process_info sample_process() {
-    process_info p;
-    p.pid = 4242;
-    p.ppid = 1;
-    p.start_realtime_ns = 1733380000123456789ull;
-    p.start_monotonic_ns = 987654321;
-    p.exe = "/usr/bin/prog";
-    p.argv = {"prog", "--flag", "", "a b"};
-    p.parent_trace = "prog.hkt";
-    p.previous_trace = "old.hkt.4242";
-    p.sample_rate = 0;
-    p.page_size = 4096;
-    p.recorder = "heapkit-profile 0.1.0";
-    return p;
-}
-
-// Every record kind, with the extremes of its fields.
-void every_kind(trace_builder& b) {
-    b.w.process(sample_process());
-    b.w.stack_node(1, 0, 0x401000);
-    b.w.stack_node(2, 1, 0x7fffffffe000);
-    b.w.stack_node(3, 2, UINT64_MAX);
-    b.w.lost(5);
-    b.w.lost(7);
-    module_info m;
-    m.id = 1;
-    m.base = 0x555555554000;
-    m.path = "/usr/bin/prog";
-    m.build_id = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01};
-    m.segments = {{0x555555554000, 0x1000, 4}, {0x555555555000, 0x3000, 5}, {0x555555558000, 0x2000, 6}};
-    b.module_load(0, 0, 10, m);
-    b.main_start(0, 1, 20);
-    b.thread_start(0, 2, 25, 1, 4243, "worker");
-    b.alloc(1, op::malloc, 3, 30, 0x5000, 24, 0, 3);
-    b.alloc(1, op::posix_memalign, 4, 31, 0x7000, 100, 64, 2);
-    b.alloc(1, op::new_array_aligned_nothrow, 5, 29, 0x9000, 1 << 20, 4096, 1);  // time steps back
-    b.alloc(1, op::malloc, 6, 40, 0, UINT64_MAX, 0, 0);                          // failed
-    b.free(1, op::free, 7, 41, 0x5000);
-    b.free(1, op::delete_sized, 8, 42, 0x7000, 100);
-    b.free(1, op::delete_array_sized_aligned, 9, 43, 0x9000, 1 << 20, 4096, 3);
-    b.realloc(1, op::realloc, 10, 44, 0, 0xa000, 10, 1);                // realloc(NULL, n)
-    b.realloc(1, op::reallocarray, 11, 45, 0xa000, 0x4000, 200, 2);     // moved down
-    b.realloc(1, op::realloc, 12, 46, 0x4000, 0, 1ull << 40, 2);        // failed
-    b.realloc(1, op::realloc, 13, 47, 0x4000, 0, 0, 2);                 // freed
-    b.mmap(1, 14, 48, 0x7f0000000000, 1 << 21, 3, 0x22, -1, 3);
-    b.mmap(1, 15, 48, 0x7f0000400000, 4096, 1, 0x1, 7, 0);
-    b.mremap(1, 16, 49, 0x7f0000000000, 1 << 21, 0x7e0000000000, 1 << 22, 3);
-    b.munmap(1, 17, 50, 0x7e0000000000, 1 << 22, 0);
-    b.rss(0, 18, 51, 123 << 20, 456ull << 30);
-    b.fork(2, 19, 52, 4300, "prog.hkt.4300");
-    b.module_unload(2, 20, 53, 1);
-    b.thread_end(2, 21, 54, 1);
-    b.exec(2, 22, 55, "/bin/sh");
-    b.end(2, 23, 56, end_how::exec, -3);
-    b.round(24);
 }
 
 class TraceReaderCodec : public ::testing::TestWithParam<codec> {};
@@ -247,6 +193,43 @@ TEST(TraceReader, WithoutWatermarksHoldsAllAndStillOrders) {
     ASSERT_TRUE(r.open_memory(data.data(), data.size()));
     expect_events(drain(r), b.sorted());
     EXPECT_EQ(r.peak_held_events(), 300u);
+}
+
+// Dense seqs are placed by seq in one batch; sparse or repeated ones go
+// through the heap. Both give seq order (repeated seqs: file order).
+TEST(TraceReader, SparseAndRepeatedSeqsAlsoMerge) {
+    for (const std::uint64_t stride : {1, 2, 3, 100}) {
+        for (const bool repeat : {false, true}) {
+            SCOPED_TRACE("stride " + std::to_string(stride) + (repeat ? ", repeated seqs" : ""));
+            std::mt19937_64 rng(stride);
+            trace_builder b({.compression = codec::none});
+            std::uint64_t seq = 0;
+            for (int round = 0; round < 5; ++round) {
+                for (int i = 0; i < 1000; ++i) {
+                    if (!(repeat && i == 500)) seq += stride;  // i == 500 repeats the seq of 499
+                    b.alloc(static_cast<std::uint32_t>(rng() % 3), op::malloc, seq, 0, 0x1000 + 16 * (rng() % 100), 1);
+                }
+                b.round(seq + 1);
+            }
+            const bytes& data = b.finish();
+            reader r;
+            ASSERT_TRUE(r.open_memory(data.data(), data.size()));
+            const auto got = drain(r);
+            EXPECT_FALSE(r.error());
+            // Equal seqs: file order is the order of chunks cut (thread order of first use).
+            auto want = b.expected;
+            std::vector<std::uint32_t> first_use;
+            for (const auto& e : want)
+                if (std::find(first_use.begin(), first_use.end(), e.thread) == first_use.end())
+                    first_use.push_back(e.thread);
+            std::stable_sort(want.begin(), want.end(), [&](const event& a, const event& c) {
+                if (a.seq != c.seq) return a.seq < c.seq;
+                return std::find(first_use.begin(), first_use.end(), a.thread) <
+                       std::find(first_use.begin(), first_use.end(), c.thread);
+            });
+            expect_events(got, want);
+        }
+    }
 }
 
 TEST(TraceReader, EqualSeqsComeOutInFileOrder) {

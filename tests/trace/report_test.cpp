@@ -208,6 +208,18 @@ print("ok")
     EXPECT_EQ(j.out, read_file(path("t.json")));
 }
 
+TEST_F(report, html_page_embeds_the_data_document) {
+    write_known(path("t.hkt"));
+    const auto r = shell(heapkit_cmd() + " report " + path("t.hkt") + " --html " + path("t.html") + " --json " +
+                         path("t.json") + " 2>&1");
+    if (contains(r.out, "--html is not available")) GTEST_SKIP() << "built without the HTML page";
+    ASSERT_EQ(exit_code(r.status), 0) << r.out;
+    const std::string html = read_file(path("t.html"));
+    EXPECT_TRUE(contains(html, "id=\"heapkit-data\"")) << html.substr(0, 300);
+    EXPECT_TRUE(contains(html, "\"leaked_bytes\":3000")) << "the summary is embedded";
+    EXPECT_TRUE(contains(html, "hk_report_leaker(int*)"));
+}
+
 TEST_F(report, pprof_profile_reads_back_with_go_tool_pprof) {
     if (std::system("go version >/dev/null 2>&1") != 0) GTEST_SKIP() << "go not on PATH";
     write_known(path("t.hkt"));
@@ -289,6 +301,45 @@ TEST_F(report, forked_children_are_read_beside_the_parent) {
     EXPECT_EQ(one.out, "0x20 55\n");
     const auto none = shell(heapkit_cmd() + " report " + parent + " --process 999 2>&1");
     EXPECT_EQ(exit_code(none.status), 1);
+}
+
+#ifdef HEAPKIT_REPORT_LEAKY
+// The line of report_leaky.cpp that holds `marker`.
+int source_line(const std::string& marker) {
+    std::ifstream f(HEAPKIT_REPORT_LEAKY_SOURCE);
+    std::string line;
+    for (int n = 1; std::getline(f, line); ++n)
+        if (line.find(marker) != std::string::npos) return n;
+    return -1;
+}
+#endif
+
+// End to end: `heapkit profile` records a program built with -g; the report names the leaking
+// function and line with the exact bytes, the temporaries' line, and the inlined frames.
+TEST_F(report, profiled_program_leak_is_named_by_function_and_line) {
+#ifndef HEAPKIT_REPORT_LEAKY
+    GTEST_SKIP() << "built without the recorder";
+#else
+    const std::string trace = path("leaky.hkt");
+    const auto p = shell(heapkit_cmd() + " profile -o " + trace + " -- " + HEAPKIT_REPORT_LEAKY + " 2>&1");
+    ASSERT_EQ(exit_code(p.status), 0) << p.out;
+    const int leak = source_line("// LEAK_LINE"), churn = source_line("// CHURN_LINE"),
+              inl = source_line("// INLINE_LINE");
+    const auto r = shell(heapkit_cmd() + " report " + trace + " --frames 2 2>&1");
+    ASSERT_EQ(exit_code(r.status), 0) << r.out;
+    EXPECT_TRUE(contains(r.out, "leaks at exit\n  1. 3003 bytes (2.9 KiB) in 3 blocks\n      leak_here (report_leaky.cpp:" +
+                                    std::to_string(leak) + ")\n      main (report_leaky.cpp:"))
+        << r.out;
+    EXPECT_TRUE(contains(r.out, "top sites by temporary allocations\n  1. 10 temporary of 10 allocations\n"
+                                "      churn (report_leaky.cpp:" + std::to_string(churn) + ")\n"))
+        << r.out;
+    EXPECT_TRUE(contains(r.out, "      inline_helper (report_leaky.cpp:" + std::to_string(inl) +
+                                    ") [inlined]\n      uses_inline() (report_leaky.cpp:"))
+        << r.out;
+    // the leaked bytes of that site, exactly, in the folded export too
+    const auto f = shell(heapkit_cmd() + " report " + trace + " --folded - --folded-metric leaked");
+    EXPECT_TRUE(contains(f.out, ";main;leak_here 3003\n")) << f.out;
+#endif
 }
 
 // A richer trace for the HTML page's fixture: a ramp to a peak, temporaries, leaks, RSS samples.

@@ -81,6 +81,24 @@ TEST(symbolize, uses_the_symbol_table_of_a_library_without_debug_info) {
     EXPECT_NE(f.back().function.find("getpid"), std::string::npos) << f.back().function;
 }
 
+TEST(symbolize, a_shared_cache_serves_a_module_loaded_elsewhere) {
+    int line = 0;
+    const std::uint64_t ip = hk_sym_plain_caller(&line);
+    auto cache = std::make_shared<heapkit::trace::symbol_cache>();
+    symbolizer here(heapkit::test::self_modules(), cache);
+    const frame first = here.frames(ip).at(0);
+    // the same files loaded 16 MiB higher (as in another process)
+    auto moved = heapkit::test::self_modules();
+    for (auto& m : moved) {
+        m.base += 16 << 20;
+        for (auto& s : m.segments) s.start += 16 << 20;
+    }
+    symbolizer there(moved, cache);
+    const frame& second = there.frames(ip + (16 << 20)).at(0);
+    EXPECT_EQ(second.function, first.function);
+    EXPECT_EQ(second.line, static_cast<std::uint32_t>(line));
+}
+
 TEST(symbolize, unknown_addresses_and_missing_files) {
     std::vector<heapkit::trace::module_info> mods(1);
     mods[0].id = 1;
@@ -100,8 +118,7 @@ TEST(symbolize, a_build_id_mismatch_is_not_trusted) {
     for (auto& m : mods) {
         if (!m.build_id.empty()) m.build_id[0] ^= 0xff;  // another build of the same path
     }
-    symbolizer sym(mods);
-    sym.set_debug_root("/nonexistent");
+    symbolizer sym(mods, std::make_shared<heapkit::trace::symbol_cache>("/nonexistent"));
     const std::vector<frame>& f = sym.frames(ip);
     ASSERT_EQ(f.size(), 1u);
     EXPECT_FALSE(f[0].resolved);

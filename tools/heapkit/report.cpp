@@ -27,9 +27,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -50,6 +53,8 @@ struct report_options {
 };
 
 constexpr int damaged_status = 2;
+
+std::string one_line_command(const trace::process_info& p);
 
 std::string human_bytes(u64 b) {
     static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
@@ -107,7 +112,7 @@ void print_stack(std::ostream& os, const call_tree& t, std::uint32_t node, std::
         return;
     }
     for (std::size_t i = 0; i < path.size() && i < max_frames; ++i) os << "      " << describe_frame(*path[i]) << '\n';
-    if (path.size() > max_frames) os << "      ... " << path.size() - max_frames << " more frames\n";
+    if (path.size() > max_frames) os << "      ... " << count_of(path.size() - max_frames, "more frame") << '\n';
 }
 
 template <class Value, class Describe>
@@ -136,7 +141,7 @@ void print_top(std::ostream& os, const char* title, const traced_process& p, con
 
 void print_process(std::ostream& os, const traced_process& p, const report_options& o) {
     const trace::analysis& a = p.analysis;
-    os << "process " << a.process.pid << ": " << command_line(a.process) << '\n';
+    os << "process " << a.process.pid << ": " << one_line_command(a.process) << '\n';
     std::vector<table_row> info;
     info.push_back({"trace", p.path});
     if (a.process.ppid != 0) info.push_back({"parent", std::to_string(a.process.ppid)});
@@ -211,25 +216,67 @@ void print_process(std::ostream& os, const traced_process& p, const report_optio
               [](const node_values& v) { return bytes_text(v.leaked) + " in " + count_of(v.leaked_blocks, "block"); });
 }
 
-// The processes as a tree: children indented under the process that forked them.
+// The command line on one line, at most 160 characters (newlines as \n).
+std::string one_line_command(const trace::process_info& p) {
+    std::string s;
+    for (char c : command_line(p)) {
+        if (c == '\n') s += "\\n";
+        else if (c == '\t' || c == '\r') s += ' ';
+        else s += c;
+    }
+    if (s.size() > 160) s = s.substr(0, 157) + "...";
+    return s;
+}
+
+std::string canonical(const std::string& path) {
+    std::error_code ec;
+    const std::filesystem::path c = std::filesystem::weakly_canonical(path, ec);
+    return ec ? path : c.string();
+}
+
+// The processes as a tree: forked children indented under the image that
+// forked them; an image that a process exec'ed right after the one before it.
 void print_process_tree(std::ostream& os, const std::vector<const traced_process*>& ps) {
     os << "processes\n";
-    std::set<u64> pids;
-    for (const traced_process* p : ps) pids.insert(p->analysis.process.pid);
-    std::vector<bool> done(ps.size(), false);
-    auto print = [&](auto&& self, std::size_t i, int depth) -> void {
+    const std::size_t n = ps.size();
+    std::map<std::string, std::size_t> by_trace;
+    for (std::size_t i = 0; i < n; ++i) by_trace.emplace(canonical(ps[i]->path), i);
+    auto find = [&](const std::string& trace) -> std::optional<std::size_t> {
+        if (trace.empty()) return std::nullopt;
+        auto it = by_trace.find(canonical(trace));
+        return it == by_trace.end() ? std::nullopt : std::optional<std::size_t>(it->second);
+    };
+    // each process' link: (the image before its exec) or (the process that forked it)
+    std::vector<std::optional<std::size_t>> exec_of(n), child_of(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        const trace::process_info& p = ps[i]->analysis.process;
+        if (auto prev = find(p.previous_trace); prev && *prev != i) {
+            exec_of[i] = prev;
+        } else if (auto parent = find(p.parent_trace); parent && *parent != i) {
+            child_of[i] = parent;
+        } else {
+            for (std::size_t j = 0; j < n; ++j)
+                if (j != i && p.ppid != 0 && ps[j]->analysis.process.pid == p.ppid) {
+                    child_of[i] = j;
+                    break;
+                }
+        }
+    }
+    std::vector<bool> done(n, false);
+    auto print = [&](auto&& self, std::size_t i, std::size_t depth, bool exec) -> void {
         done[i] = true;
         const trace::analysis& a = ps[i]->analysis;
-        os << std::string(2 + 2 * static_cast<std::size_t>(depth), ' ') << a.process.pid << "  " << command_line(a.process)
-           << "  (" << describe_end(a) << ")\n";
-        for (std::size_t j = 0; j < ps.size(); ++j)
-            if (!done[j] && ps[j]->analysis.process.ppid == a.process.pid && ps[j]->analysis.process.pid != a.process.pid)
-                self(self, j, depth + 1);
+        os << std::string(2 + 2 * depth, ' ') << (exec ? "exec " : "") << a.process.pid << "  "
+           << one_line_command(a.process) << "  (" << describe_end(a) << ")\n";
+        for (std::size_t j = 0; j < n; ++j)
+            if (!done[j] && child_of[j] == i) self(self, j, depth + 1, false);
+        for (std::size_t j = 0; j < n; ++j)
+            if (!done[j] && exec_of[j] == i) self(self, j, depth, true);
     };
-    for (std::size_t i = 0; i < ps.size(); ++i)
-        if (!done[i] && pids.count(ps[i]->analysis.process.ppid) == 0) print(print, i, 0);
-    for (std::size_t i = 0; i < ps.size(); ++i)
-        if (!done[i]) print(print, i, 0);
+    for (std::size_t i = 0; i < n; ++i)
+        if (!done[i] && !exec_of[i] && !child_of[i]) print(print, i, 0, false);
+    for (std::size_t i = 0; i < n; ++i)  // cycles or links to traces not read
+        if (!done[i]) print(print, i, 0, false);
     os << '\n';
 }
 
@@ -268,11 +315,12 @@ int report(const report_options& o) {
 #endif
     // every trace, then its children's, breadth first
     std::vector<std::unique_ptr<traced_process>> loaded;
+    const auto symbols = std::make_shared<trace::symbol_cache>();
     std::set<std::string> seen;
     std::vector<std::string> queue(o.traces.begin(), o.traces.end());
     for (std::size_t i = 0; i < queue.size(); ++i) {
-        if (!seen.insert(queue[i]).second) continue;
-        loaded.push_back(load_trace(queue[i]));
+        if (!seen.insert(canonical(queue[i])).second) continue;  // a fork record and a directory scan name it
+        loaded.push_back(load_trace(queue[i], symbols));
         if (loaded.back()->opened)
             for (std::string& c : child_traces(queue[i], loaded.back()->analysis)) queue.push_back(std::move(c));
     }

@@ -120,18 +120,19 @@ call_tree build_call_tree(const trace::analysis& a, const trace::reader& r, trac
     return t;
 }
 
-std::unique_ptr<traced_process> load_trace(const std::string& path, const trace::analysis_options& options) {
+std::unique_ptr<traced_process> load_trace(const std::string& path, std::shared_ptr<trace::symbol_cache> symbols,
+                                           const trace::analysis_options& options) {
     auto p = std::make_unique<traced_process>();
     p->path = path;
     if (!p->reader.open(path)) {
         p->analysis.error = p->reader.error();
-        p->symbols = std::make_unique<trace::symbolizer>(std::vector<trace::module_info>{});
+        p->symbols = std::make_unique<trace::symbolizer>(std::vector<trace::module_info>{}, symbols);
         p->tree = build_call_tree(p->analysis, p->reader, *p->symbols);
         return p;
     }
     p->opened = true;
     p->analysis = trace::analyze(p->reader, options);
-    p->symbols = std::make_unique<trace::symbolizer>(p->reader.modules());
+    p->symbols = std::make_unique<trace::symbolizer>(p->reader.modules(), symbols);
     p->tree = build_call_tree(p->analysis, p->reader, *p->symbols);
     return p;
 }

@@ -53,7 +53,9 @@ struct traced_process {
 };
 
 // Opens and analyses one trace, then symbolises its sites into the call tree.
-std::unique_ptr<traced_process> load_trace(const std::string& path, const trace::analysis_options& options = {});
+// `symbols`: a cache shared by the traces of one report (children load the same libraries).
+std::unique_ptr<traced_process> load_trace(const std::string& path, std::shared_ptr<trace::symbol_cache> symbols,
+                                           const trace::analysis_options& options = {});
 
 // Builds the call tree of an analysis (load_trace does this).
 call_tree build_call_tree(const trace::analysis& a, const trace::reader& r, trace::symbolizer& symbols);

@@ -31,7 +31,7 @@ extern std::uint64_t time_base_ns;             // coarse clock at the process's 
 
 // Waits until s's ring has `bytes` free (the caller is not mid-append); false: gave up (counted lost by the caller).
 bool make_room(slot& s, std::size_t bytes) noexcept;
-// Wakes the writer when the ring is over half full.
+// Wakes the writer when the ring is over half full (once per drain: `nudged`).
 void nudge_writer(slot& s) noexcept;
 
 inline std::uint64_t event_time() noexcept { return coarse_now_ns() - time_base_ns; }
@@ -40,7 +40,7 @@ template <class Encode>
 bool append_event(slot& s, std::size_t max, Encode&& encode) noexcept {
     ring& r = s.r;
     const bool nested = r.nesting != 0;
-    if (!nested && r.free_bytes() < 2 * max && !make_room(s, 2 * max)) {
+    if (!nested && r.free_bytes(2 * max) < 2 * max && !make_room(s, 2 * max)) {
         s.lost.fetch_add(1, std::memory_order_relaxed);
         return false;
     }
@@ -71,14 +71,14 @@ bool append_event(slot& s, std::size_t max, Encode&& encode) noexcept {
         s.lost.fetch_add(1, std::memory_order_relaxed);
     }
     if (outer) s.gen.store(g + 2, std::memory_order_release);
-    if (!nested && r.used_bytes() > ring_bytes / 2) nudge_writer(s);
+    if (!nested && r.used_bytes() > ring_bytes / 2 && !s.nudged) nudge_writer(s);
     return ok;
 }
 
 template <class Encode>
 bool append_meta(slot& s, std::size_t max, Encode&& encode) noexcept {
     ring& r = s.r;
-    if (r.nesting == 0 && r.free_bytes() < 2 * max && !make_room(s, 2 * max)) return false;
+    if (r.nesting == 0 && r.free_bytes(2 * max) < 2 * max && !make_room(s, 2 * max)) return false;
     std::uint64_t start, reserved;
     std::uint8_t* p = r.begin(max, start, reserved);
     if (p == nullptr) return false;

@@ -49,17 +49,22 @@ inline bool cas_local(std::uint64_t* p, std::uint64_t expected, std::uint64_t de
 struct ring {
     std::uint8_t* data = nullptr;           // ring_bytes, mmap'ed; nullptr until the slot's first use
     std::uint64_t reserve = 0;              // producer: end of the reserved bytes (only its thread writes it)
+    std::uint64_t consumed_seen = 0;        // producer: `consumed` as last read (<= consumed)
     std::uint32_t nesting = 0;              // producer: appends in progress on the thread (signals nest)
     std::atomic<std::uint64_t> committed{0};  // producer -> consumer: bytes before it are complete
-    std::atomic<std::uint64_t> consumed{0};   // consumer -> producer: bytes before it may be overwritten
+    alignas(64) std::atomic<std::uint64_t> consumed{0};  // consumer -> producer: bytes before it may be overwritten
+                                                         // (a line of its own: the consumer writes it)
 
-    // Free bytes the producer may reserve (may be stale-small, never too large).
-    std::size_t free_bytes() const noexcept {
-        return ring_bytes - static_cast<std::size_t>(reserve - consumed.load(std::memory_order_acquire));
+    // Free bytes the producer may reserve (from the cached `consumed`, refreshed when short).
+    std::size_t free_bytes(std::size_t want) noexcept {
+        std::size_t f = ring_bytes - static_cast<std::size_t>(reserve - consumed_seen);
+        if (f < want) {
+            consumed_seen = consumed.load(std::memory_order_acquire);
+            f = ring_bytes - static_cast<std::size_t>(reserve - consumed_seen);
+        }
+        return f;
     }
-    std::size_t used_bytes() const noexcept {
-        return static_cast<std::size_t>(reserve - consumed.load(std::memory_order_relaxed));
-    }
+    std::size_t used_bytes() const noexcept { return static_cast<std::size_t>(reserve - consumed_seen); }
 
     // Reserves `max` contiguous bytes; nullptr when the ring lacks room (nothing reserved then).
     // On success `start` is the reservation's start position (before padding).
@@ -71,7 +76,7 @@ struct ring {
             const std::size_t off = static_cast<std::size_t>(r % ring_bytes);
             const std::size_t pad = off + max > ring_bytes ? ring_bytes - off : 0;
             const std::uint64_t want = r + pad + max;
-            if (want - consumed.load(std::memory_order_acquire) > ring_bytes) {
+            if (want - consumed_seen > ring_bytes && want - consumed.load(std::memory_order_acquire) > ring_bytes) {
                 std::atomic_signal_fence(std::memory_order_seq_cst);
                 --nesting;
                 return nullptr;
@@ -114,6 +119,7 @@ struct ring {
     // Back to empty at position 0 (a fork child; or a slot reused by a new thread).
     void restart() noexcept {
         reserve = 0;
+        consumed_seen = 0;
         nesting = 0;
         committed.store(0, std::memory_order_relaxed);
         consumed.store(0, std::memory_order_relaxed);

@@ -59,6 +59,7 @@ std::uint64_t parse_u64(const char* s) noexcept {
 void read_options() noexcept {
     if (const char* r = ::getenv("HEAPKIT_PROFILE_SAMPLE_RATE"); r != nullptr) opts.sample_rate = parse_u64(r);
     if (const char* f = ::getenv("HEAPKIT_PROFILE_FREE_STACKS"); f != nullptr) opts.free_stacks = *f == '1';
+    stacks_choose_unwinder(::getenv("HEAPKIT_PROFILE_UNWINDER"));
     const char* out = ::getenv("HEAPKIT_PROFILE_OUTPUT");
     if (out != nullptr && *out != '\0') {
         put_cstr(output_base, out, sizeof output_base);

@@ -25,6 +25,12 @@
 
 namespace heapkit::trace::recorder {
 
+// HEAPKIT_PROFILE_UNWINDER=backtrace (default: libunwind's unw_backtrace with its
+// per-thread cache) | step (an unw_step loop) | fp (saved frame pointers: only
+// right for code built with them) | none (every stack empty): for measuring
+// the unwinders against each other, not for users.
+void stacks_choose_unwinder(const char* name) noexcept;
+
 // Records the frames' range of the recorder's own code (skipped) and sets libunwind's caching.
 void stacks_init() noexcept;
 

@@ -59,8 +59,10 @@ struct slot {
     encoder enc;                          // producer: delta state of the ring's stream
     decode_state wr;                      // consumer
     std::atomic<std::uint64_t> lost{0};   // events this slot's producers could not append
+    bool nudged = false;                  // the producer woke the writer; the writer clears it when it drains
     spinlock shared_lock;                 // the shared slot only: serialises its producers
     stack_cache cache;                    // producer (stacks.cpp)
+    void* nodes = nullptr;                // producer: its trie node cache (stacks.cpp), mapped at first use
 };
 
 // Per-thread recorder state (initial-exec TLS: no allocation, usable in signal handlers).

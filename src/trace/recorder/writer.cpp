@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <pthread.h>
 
 namespace heapkit::trace::recorder {
@@ -42,6 +43,8 @@ std::atomic<bool> running{false};
 std::atomic<bool> stopping{false};
 pthread_t thread;
 std::uint32_t wake_word = 0;
+std::uint32_t rounds_done = 0;            // bumped after every round; producers waiting for room sleep on it
+std::atomic<std::uint32_t> room_waiters{0};
 
 // zstd's memory: whole mappings, the size in front.
 void* zstd_alloc(void*, std::size_t n) {
@@ -135,6 +138,7 @@ void drain_slot(slot& s) noexcept {
         write_chunk(s.id, side_raw, static_cast<std::size_t>(side.at - side_raw), side.first_seq);
         if (side.dropped != 0) s.lost.fetch_add(side.dropped, std::memory_order_relaxed);
         r.consumed.store(to, std::memory_order_release);
+        __atomic_store_n(&s.nudged, false, __ATOMIC_RELAXED);
     }
     if (s.state.load(std::memory_order_acquire) == slot_state::ended &&
         r.committed.load(std::memory_order_acquire) == r.consumed.load(std::memory_order_relaxed))
@@ -219,6 +223,9 @@ void drain_round(int end_how_plus_one, std::int64_t status) noexcept {
     if (end_how_plus_one != 0)
         m = e.end(m, global_seq.fetch_add(1), event_time(), static_cast<end_how>(end_how_plus_one - 1), status);
     write_chunk(0, meta, static_cast<std::size_t>(m - meta), 0);
+    __atomic_fetch_add(&rounds_done, 1, __ATOMIC_RELEASE);
+    if (room_waiters.load(std::memory_order_acquire) != 0)
+        ::syscall(SYS_futex, &rounds_done, FUTEX_WAKE_PRIVATE, INT32_MAX, nullptr, nullptr, 0);
 }
 
 namespace {
@@ -290,22 +297,25 @@ void writer_after_fork() noexcept {
 namespace heapkit::trace::recorder {
 
 bool make_room(slot& s, std::size_t bytes) noexcept {
-    for (unsigned tries = 0; tries < 200000; ++tries) {
-        if (s.r.free_bytes() >= bytes) return true;
+    for (unsigned tries = 0; tries < 10000; ++tries) {
+        if (s.r.free_bytes(bytes) >= bytes) return true;
         if (session_phase.load(std::memory_order_acquire) != phase::open) return false;
-        if (writer_running()) {
+        if (writer_running()) {  // sleep until the writer's next round ends (or 2 ms)
+            const std::uint32_t seen = __atomic_load_n(&rounds_done, __ATOMIC_ACQUIRE);
+            room_waiters.fetch_add(1, std::memory_order_acq_rel);
             writer_wake();
-            const timespec pause{0, 20'000};
-            ::syscall(SYS_nanosleep, &pause, nullptr);
+            futex_wait(&rounds_done, seen, 2'000'000);
+            room_waiters.fetch_sub(1, std::memory_order_acq_rel);
         } else {
             drain_round();
-            if (s.r.free_bytes() < bytes) return false;
+            if (s.r.free_bytes(bytes) < bytes) return false;
         }
     }
     return false;
 }
 
-void nudge_writer(slot&) noexcept {
+void nudge_writer(slot& s) noexcept {
+    s.nudged = true;
     if (writer_running()) writer_wake();
 }
 

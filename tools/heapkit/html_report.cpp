@@ -1,8 +1,9 @@
-// html_report: writes the page (see html_report.hpp). The page text has three markers, each on a
-// line of its own, that are replaced when writing:
+// html_report: writes the page (see html_report.hpp). The page text (report_page.html) has three
+// markers, each once, that are replaced when writing:
 //   /*@heapkit:style@*/  by report_page.css     /*@heapkit:script@*/  by report_page.js
 //   @heapkit:data@       by the escaped JSON document
-// The pieces come from the generated header report_page_files.hpp (cmake/embed_files.cmake).
+// The pieces come from the generated header report_page_files.hpp (cmake/embed_files.cmake). The
+// replacements are not searched again, so a marker's text inside the data is written as it is.
 #include "html_report.hpp"
 
 #include "report_page_files.hpp"

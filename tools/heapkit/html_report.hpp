@@ -6,7 +6,8 @@
 //   <script type="application/json" id="heapkit-data">{...}</script>
 //
 // where the script draws the tables, plots and flame graph from it. The document's schema is the
-// contract with `heapkit report` (docs: the page's script reads it; see report_page.js).
+// contract with `heapkit report` (docs/profile.md, "The data document"; report_page.js says which
+// fields the page reads).
 //
 // Invariant: nothing in the data can end the data element or start markup: every '<' of the JSON
 // is written as the JSON escape \u003c (a '<' can only occur inside a JSON string, where the escape

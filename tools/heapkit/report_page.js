@@ -52,6 +52,8 @@
     // ---- formatting ----
     const nf = new Intl.NumberFormat('en-US');
     function fmt_count(n) { return n == null ? '–' : nf.format(Math.round(n)); }
+    // "1 block", "2 blocks"
+    function count_of(n, noun) { return fmt_count(n) + ' ' + (n === 1 ? noun : noun + 's'); }
     function fmt_bytes(n) {
         if (n == null) return '–';
         const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -268,8 +270,13 @@
     }
     // The program's own module in warm colours, libraries in cool ones, one family per module.
     const main_module = (() => {
-        const m = frames.find((f) => f.name === 'main');
-        return m ? m.module : frames.length ? frames[0].module : '';
+        const m = frames.find((f) => f.name === 'main' && f.module);
+        if (m) return m.module;
+        const seen = new Map();  // else the module most frames come from
+        for (const f of frames) if (f.module) seen.set(f.module, (seen.get(f.module) || 0) + 1);
+        let best = '', most = 0;
+        for (const [module, n] of seen) if (n > most) { best = module; most = n; }
+        return best;
     })();
     const FAMILIES = [[196, 222], [152, 178], [256, 282], [88, 118]];
     const colour_cache = new Map();
@@ -376,7 +383,9 @@
             const x = Math.round(X(tl.t0 + t)) + 0.5;
             ctx.strokeStyle = '#f2f3f6';
             ctx.beginPath(); ctx.moveTo(x, tl.top); ctx.lineTo(x, tl.top + ph); ctx.stroke();
-            ctx.fillText(xaxis.label(t), x, tl.top + ph + 6);
+            const label = xaxis.label(t);
+            const half = ctx.measureText(label).width / 2;
+            ctx.fillText(label, Math.min(x, w - 2 - half), tl.top + ph + 6);  // the last label stays inside
         }
         // snapshot ticks
         ctx.strokeStyle = '#b9a5d9';
@@ -405,6 +414,14 @@
             pen = true;
         }
         ctx.strokeStyle = '#e08a00'; ctx.lineWidth = 1.5; ctx.stroke();
+        // few points: mark each, so that a lone sample shows too
+        if (timeline.length <= 60) {
+            for (const p of timeline) {
+                ctx.fillStyle = '#2563eb';
+                ctx.beginPath(); ctx.arc(X(p[0]), Y(p[1] || 0), 2.5, 0, 2 * Math.PI); ctx.fill();
+                if (p[2] != null) { ctx.fillStyle = '#e08a00'; ctx.beginPath(); ctx.arc(X(p[0]), Y(p[2]), 2.5, 0, 2 * Math.PI); ctx.fill(); }
+            }
+        }
         // the peak
         const peak_bytes = summary.peak_heap_bytes != null ? summary.peak_heap_bytes : max;
         const px = X(peak_time), py = Y(peak_bytes);
@@ -798,6 +815,22 @@
         if (main_module) text += ' Warm colours: ' + main_module + (libraries.size ? '; cool colours: libraries (' + libraries.size + ' modules).' : '.');
         $('flame-hint').textContent = text;
     }
+    // A damaged trace, or events the recorder lost: the report is partial, say so above everything.
+    function fill_warnings() {
+        const notes = [];
+        const err = data.error;
+        if (err) {
+            notes.push('The trace is damaged' + (err.offset != null ? ' at byte ' + fmt_count(err.offset) : '') + ': ' +
+                       (err.message || err.reason || 'unknown reason') + '. This report covers the events before the damage.');
+        }
+        if (summary.lost_events > 0) notes.push('The recorder lost ' + fmt_count(summary.lost_events) + ' events: the totals are lower bounds.');
+        if (summary.complete === false && !err) notes.push('The trace ends before the process did: the report covers what was written.');
+        if (notes.length) {
+            const box = $('warning');
+            box.textContent = notes.join(' ');
+            box.hidden = false;
+        }
+    }
     function fill_header() {
         $('command').textContent = data.command || '(unknown command)';
         $('command').title = data.command || '';
@@ -815,12 +848,12 @@
                el('div', { class: 'value', text: value }), el('div', { class: 'sub', text: sub }));
         const t0 = timeline.length ? timeline[0][0] : 0;
         $('cards').replaceChildren(
-            card('Allocated', fmt_bytes(s.allocated_bytes), fmt_count(s.allocations) + ' allocations'),
+            card('Allocated', fmt_bytes(s.allocated_bytes), count_of(s.allocations, 'allocation')),
             card('Peak heap', fmt_bytes(s.peak_heap_bytes), 'at ' + fmt_time(peak_time - t0)),
             card('Peak RSS', fmt_bytes(s.peak_rss_bytes), 'resident memory'),
-            card('Leaked', fmt_bytes(s.leaked_bytes), fmt_count(s.leaked_blocks) + ' blocks never freed', s.leaked_bytes > 0),
+            card('Leaked', fmt_bytes(s.leaked_bytes), count_of(s.leaked_blocks, 'block') + ' never freed', s.leaked_bytes > 0),
             card('Temporary', fmt_count(s.temporary), fmt_share(s.temporary || 0, s.allocations) + ' of allocations'),
-            card('Before main', fmt_bytes(s.before_main_bytes), fmt_count(s.before_main_calls) + ' calls'));
+            card('Before main', fmt_bytes(s.before_main_bytes), count_of(s.before_main_calls, 'call')));
     }
     function fill_summary() {
         const s = summary;
@@ -828,12 +861,12 @@
         const rows_ = [
             ['Command', data.command || '–', 'mono'],
             ['Process', 'pid ' + (data.pid != null ? data.pid : '–') + ', ran ' + fmt_time(data.duration_ns) + ', ' + (data.exit || 'exit unknown')],
-            ['Allocations', fmt_count(s.allocations) + ' calls, ' + fmt_count(s.frees) + ' frees' + (s.failed ? ', ' + fmt_count(s.failed) + ' failed' : ', none failed')],
+            ['Allocations', count_of(s.allocations, 'call') + ', ' + count_of(s.frees, 'free') + (s.failed ? ', ' + fmt_count(s.failed) + ' failed' : ', none failed')],
             ['Bytes allocated', fmt_bytes(s.allocated_bytes) + ' (' + fmt_count(s.allocated_bytes) + ' bytes)'],
             ['Peak heap', fmt_bytes(s.peak_heap_bytes) + ' at ' + fmt_time(peak_time - t0)],
             ['Peak RSS', fmt_bytes(s.peak_rss_bytes)],
-            ['Before main', fmt_bytes(s.before_main_bytes) + ' in ' + fmt_count(s.before_main_calls) + ' calls'],
-            ['Leaked', fmt_bytes(s.leaked_bytes) + ' in ' + fmt_count(s.leaked_blocks) + ' blocks'],
+            ['Before main', fmt_bytes(s.before_main_bytes) + ' in ' + count_of(s.before_main_calls, 'call')],
+            ['Leaked', fmt_bytes(s.leaked_bytes) + ' in ' + count_of(s.leaked_blocks, 'block')],
             ['Temporary allocations', fmt_count(s.temporary) + ' (' + fmt_share(s.temporary || 0, s.allocations) + ' of allocations: freed with no allocation in between)'],
         ];
         $('summary-table').replaceChildren(...rows_.map(([k, v, cls]) =>
@@ -871,8 +904,9 @@
         const list = ((data.top || {})[kind] || []).slice(0, 50);
         const whole = spec.whole() || list.reduce((a, s) => a + s.value, 0);
         const max = Math.max(1, ...list.map((s) => s.value));
+        const blocks = kind === 'leaks' && list.some((site) => site.blocks != null);
         const out = [el('tr', null, el('th', { text: '#' }), el('th', { text: 'site' }), el('th', { class: 'num', text: spec.head }),
-                        el('th', { class: 'num', text: 'calls' }), el('th', { class: 'num', text: 'share' }), el('th'), el('th'))];
+                        el('th', { class: 'num', text: blocks ? 'blocks' : 'calls' }), el('th', { class: 'num', text: 'share' }), el('th'), el('th'))];
         list.forEach((site, i) => {
             const node = site.node >= 0 && site.node < node_count ? site.node : 0;
             const fr = node ? frame_info(call_frame[node]) : { name: 'all', file: '', module: '' };
@@ -882,7 +916,7 @@
                 el('td', null, el('div', { class: 'name', title: String(fr.name) }, toggle, String(fr.name)),
                    el('div', { class: 'where', text: location(fr) })),
                 el('td', { class: 'num', text: spec.fmt(site.value) }),
-                el('td', { class: 'num', text: fmt_count(site.calls) }),
+                el('td', { class: 'num', text: fmt_count(blocks ? site.blocks : site.calls) }),
                 el('td', { class: 'num', text: fmt_share(site.value, whole) }),
                 el('td', { style: 'width:14%' }, el('div', { class: 'bar' }, el('span', { style: 'width:' + ((100 * site.value) / max).toFixed(1) + '%' }))),
                 el('td', { class: 'num' }, node ? el('button', { type: 'button', class: 'button small', title: 'zoom the flame graph to this site',
@@ -918,6 +952,7 @@
     // ---- start ----
     function draw_all() { draw_timeline(); draw_histogram(); refresh_flame(); }
     fill_header();
+    fill_warnings();
     fill_flame_hint();
     fill_cards();
     fill_summary();

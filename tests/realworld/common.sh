@@ -11,9 +11,11 @@ HK_BUILD=${3:-}
 HK_WORK=$(mktemp -d)
 hk_cleanup_hooks=()
 hk_cleanup() {
-  local h
+  local rc=$? h
   for h in "${hk_cleanup_hooks[@]}"; do eval "$h" || true; done
+  if ((rc == 0)) && declare -F hk_verify_traces >/dev/null; then hk_verify_traces || rc=1; fi
   rm -rf "$HK_WORK"
+  exit $rc
 }
 trap hk_cleanup EXIT
 
@@ -28,6 +30,28 @@ need() {
 # hk CMD ARGS...: runs CMD with heapkit preloaded.
 hk() { LD_PRELOAD=$HK_LIB "$@"; }
 
+# HK_MODE=profile: the same scripts with the recorder (libheapkit-profile.so)
+# as LIBRARY instead of heapkit malloc: every run writes a trace under
+# $HK_WORK/traces, and at the end every trace must read back whole (complete,
+# undamaged) with BUILD_DIR/bin/hk_trace_dump.
+if [[ ${HK_MODE:-} == profile ]]; then
+  mkdir -p "$HK_WORK/traces"
+  hk() { LD_PRELOAD=$HK_LIB HEAPKIT_PROFILE_OUTPUT=$HK_WORK/traces/t.hkt "$@"; }
+  hk_verify_traces() {
+    local dump=$HK_BUILD/bin/hk_trace_dump t summary n=0 bad=0
+    [[ -x $dump ]] || { echo "realworld: FAIL: $dump not built" >&2; return 1; }
+    for t in "$HK_WORK"/traces/*; do
+      [[ -e $t ]] || continue
+      n=$((n + 1))
+      summary=$("$dump" --summary "$t" | tail -n 1)
+      grep -q "complete=1 error=none" <<<"$summary" || { echo "realworld: FAIL: trace $t: $summary" >&2; bad=1; }
+    done
+    ((n > 0)) || { echo "realworld: FAIL: no trace was written" >&2; bad=1; }
+    ((bad == 0)) && echo "ok: $n traces read back complete"
+    return $bad
+  }
+fi
+
 fail() { echo "realworld: FAIL: $*" >&2; exit 1; }
 
 # expect WHAT GOT WANT
@@ -36,6 +60,15 @@ expect() { [[ $2 == "$3" ]] || fail "$1: got '$2', expected '$3'"; echo "ok: $1 
 # A program under the preload really runs on heapkit: it maps libheapkit.so
 # and HEAPKIT_STATS prints heapkit's table at its exit.
 check_active() {
+  if [[ ${HK_MODE:-} == profile ]]; then
+    local before after
+    before=$(ls "$HK_WORK/traces" | wc -l)
+    hk "$@" >/dev/null 2>&1 || fail "$* failed under the recorder"
+    after=$(ls "$HK_WORK/traces" | wc -l)
+    ((after > before)) || fail "$*: no trace written under the recorder"
+    echo "ok: $1 runs under the recorder"
+    return 0
+  fi
   local out
   out=$(HEAPKIT_STATS=1 hk "$@" 2>&1 >/dev/null) || fail "$* failed under the preload"
   grep -q "heapkit: malloc statistics" <<<"$out" || fail "$*: no heapkit statistics at exit: $out"

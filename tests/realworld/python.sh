@@ -7,8 +7,9 @@ python3 -c 'import test.libregrtest, test.test_dict' 2>/dev/null ||
   { echo "realworld: SKIP: python's test suite is missing (Debian: libpython3.11-testsuite)"; exit 77; }
 export PYTHONMALLOC=malloc PYTHONDONTWRITEBYTECODE=1
 check_active python3 -c 'print(1)'
-expect "python maps libheapkit.so" \
-  "$(hk python3 -c "print('libheapkit.so' in open('/proc/self/maps').read())")" True
+lib_name=$(basename "$HK_LIB")
+expect "python maps $lib_name" \
+  "$(hk python3 -c "print('$lib_name' in open('/proc/self/maps').read())")" True
 tests=(test_dict test_list test_set test_json test_re test_unicode test_collections test_sort test_bytes
        test_pickle test_decimal test_itertools test_functools test_array test_long test_struct test_gc
        test_weakref test_memoryview test_tuple)

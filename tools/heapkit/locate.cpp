@@ -33,9 +33,7 @@ bool is_executable(const fs::path& p) { return ::access(p.c_str(), X_OK) == 0 &&
 #define HEAPKIT_INSTALL_FULL_LIBDIR ""
 #endif
 
-constexpr const char* shared_library_name = "libheapkit.so";
-
-std::vector<fs::path> library_candidates(const std::string& explicit_path) {
+std::vector<fs::path> library_candidates(const std::string& explicit_path, const char* shared_library_name) {
     if (!explicit_path.empty()) return {fs::path(explicit_path)};
     std::vector<fs::path> c;
     auto add = [&c](const fs::path& p) {
@@ -60,17 +58,17 @@ std::vector<fs::path> library_candidates(const std::string& explicit_path) {
 
 }  // namespace
 
-std::optional<std::string> locate_shared_library(const std::string& explicit_path) {
-    for (const fs::path& p : library_candidates(explicit_path)) {
+std::optional<std::string> locate_shared_library(const std::string& explicit_path, const char* name) {
+    for (const fs::path& p : library_candidates(explicit_path, name)) {
         std::error_code ec;
         if (fs::is_regular_file(p, ec) && ::access(p.c_str(), R_OK) == 0) return fs::absolute(p, ec).string();
     }
     return std::nullopt;
 }
 
-std::string shared_library_search_path(const std::string& explicit_path) {
+std::string shared_library_search_path(const std::string& explicit_path, const char* name) {
     std::string s;
-    for (const fs::path& p : library_candidates(explicit_path)) {
+    for (const fs::path& p : library_candidates(explicit_path, name)) {
         if (!s.empty()) s += ", ";
         s += p.string();
     }

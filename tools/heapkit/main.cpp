@@ -12,7 +12,13 @@
 #define HEAPKIT_VERSION "unknown"
 #endif
 
+std::vector<std::string>& heapkit::tools::command_line() {
+    static std::vector<std::string> args;
+    return args;
+}
+
 int main(int argc, char** argv) {
+    heapkit::tools::command_line().assign(argv, argv + argc);
     CLI::App app{"heapkit: a memory-allocation toolkit", "heapkit"};
     app.set_version_flag("--version", "heapkit " HEAPKIT_VERSION);
     app.require_subcommand(1);
@@ -20,6 +26,8 @@ int main(int argc, char** argv) {
     int status = 0;
     heapkit::tools::add_tour_command(app, status);
     heapkit::tools::add_run_command(app, status);
+    heapkit::tools::add_profile_command(app, status);
+    heapkit::tools::add_report_command(app, status);
 
     try {
         app.parse(argc, argv);

@@ -133,7 +133,7 @@ constexpr std::nothrow_t nothrow_tag{};
 inline bool record_here(std::uintptr_t ret) noexcept { return should_record() && !inner_call(ret); }
 #define HK_RET reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
 
-inline void* new_plain(form k, op o, std::size_t n, std::uintptr_t ret) {
+inline void* new_plain(form k, op o, std::size_t n, std::uintptr_t ret, std::uintptr_t frame) {
     void* p;
     if (auto f = next_of<new_fn>(k); f != nullptr) {
         forwarding fw;
@@ -142,11 +142,11 @@ inline void* new_plain(form k, op o, std::size_t n, std::uintptr_t ret) {
         p = next().malloc(n);
         if (p == nullptr) out_of_memory();
     }
-    if (record_here(ret)) record_alloc(o, p, n, 0);
+    if (record_here(ret)) record_alloc(o, p, n, 0, frame);
     return p;
 }
 
-inline void* new_nothrow(form k, op o, std::size_t n, std::uintptr_t ret) noexcept {
+inline void* new_nothrow(form k, op o, std::size_t n, std::uintptr_t ret, std::uintptr_t frame) noexcept {
     void* p;
     if (auto f = next_of<new_nothrow_fn>(k); f != nullptr) {
         forwarding fw;
@@ -154,11 +154,11 @@ inline void* new_nothrow(form k, op o, std::size_t n, std::uintptr_t ret) noexce
     } else {
         p = next().malloc(n);
     }
-    if (record_here(ret)) record_alloc(o, p, n, 0);
+    if (record_here(ret)) record_alloc(o, p, n, 0, frame);
     return p;
 }
 
-inline void* new_aligned(form k, op o, std::size_t n, std::align_val_t al, std::uintptr_t ret) {
+inline void* new_aligned(form k, op o, std::size_t n, std::align_val_t al, std::uintptr_t ret, std::uintptr_t frame) {
     void* p;
     if (auto f = next_of<new_aligned_fn>(k); f != nullptr) {
         forwarding fw;
@@ -167,11 +167,12 @@ inline void* new_aligned(form k, op o, std::size_t n, std::align_val_t al, std::
         p = next().aligned_alloc(static_cast<std::size_t>(al), (n + static_cast<std::size_t>(al) - 1) & ~(static_cast<std::size_t>(al) - 1));
         if (p == nullptr) out_of_memory();
     }
-    if (record_here(ret)) record_alloc(o, p, n, static_cast<std::size_t>(al));
+    if (record_here(ret)) record_alloc(o, p, n, static_cast<std::size_t>(al), frame);
     return p;
 }
 
-inline void* new_aligned_nothrow(form k, op o, std::size_t n, std::align_val_t al, std::uintptr_t ret) noexcept {
+inline void* new_aligned_nothrow(form k, op o, std::size_t n, std::align_val_t al, std::uintptr_t ret,
+                                 std::uintptr_t frame) noexcept {
     void* p;
     if (auto f = next_of<new_aligned_nothrow_fn>(k); f != nullptr) {
         forwarding fw;
@@ -179,14 +180,14 @@ inline void* new_aligned_nothrow(form k, op o, std::size_t n, std::align_val_t a
     } else {
         p = next().aligned_alloc(static_cast<std::size_t>(al), (n + static_cast<std::size_t>(al) - 1) & ~(static_cast<std::size_t>(al) - 1));
     }
-    if (record_here(ret)) record_alloc(o, p, n, static_cast<std::size_t>(al));
+    if (record_here(ret)) record_alloc(o, p, n, static_cast<std::size_t>(al), frame);
     return p;
 }
 
 template <class F, class... Args>
-inline void delete_any(form k, op o, std::uintptr_t ret, void* p, std::size_t size, std::size_t align, Args... args) noexcept {
+inline void delete_any(form k, op o, std::uintptr_t ret, std::uintptr_t frame, void* p, std::size_t size, std::size_t align, Args... args) noexcept {
     if (p == nullptr) return;
-    if (record_here(ret)) record_free(o, p, size, align);
+    if (record_here(ret)) record_free(o, p, size, align, frame);
     if (auto f = next_of<F>(k); f != nullptr) {
         forwarding fw;
         f(p, args...);
@@ -210,63 +211,63 @@ bool in_cxx_runtime(std::uintptr_t ret) noexcept {
 using namespace heapkit::trace;
 using namespace heapkit::trace::recorder;
 
-HK_CXX void* operator new(std::size_t n) { return new_plain(f_new, op::new_, n, HK_RET); }
-HK_CXX void* operator new[](std::size_t n) { return new_plain(f_new_array, op::new_array, n, HK_RET); }
+HK_CXX void* operator new(std::size_t n) { return new_plain(f_new, op::new_, n, HK_RET, HK_FRAME); }
+HK_CXX void* operator new[](std::size_t n) { return new_plain(f_new_array, op::new_array, n, HK_RET, HK_FRAME); }
 HK_CXX void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    return new_nothrow(f_new_nothrow, op::new_nothrow, n, HK_RET);
+    return new_nothrow(f_new_nothrow, op::new_nothrow, n, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    return new_nothrow(f_new_array_nothrow, op::new_array_nothrow, n, HK_RET);
+    return new_nothrow(f_new_array_nothrow, op::new_array_nothrow, n, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new(std::size_t n, std::align_val_t al) {
-    return new_aligned(f_new_aligned, op::new_aligned, n, al, HK_RET);
+    return new_aligned(f_new_aligned, op::new_aligned, n, al, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new[](std::size_t n, std::align_val_t al) {
-    return new_aligned(f_new_array_aligned, op::new_array_aligned, n, al, HK_RET);
+    return new_aligned(f_new_array_aligned, op::new_array_aligned, n, al, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    return new_aligned_nothrow(f_new_aligned_nothrow, op::new_aligned_nothrow, n, al, HK_RET);
+    return new_aligned_nothrow(f_new_aligned_nothrow, op::new_aligned_nothrow, n, al, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    return new_aligned_nothrow(f_new_array_aligned_nothrow, op::new_array_aligned_nothrow, n, al, HK_RET);
+    return new_aligned_nothrow(f_new_array_aligned_nothrow, op::new_array_aligned_nothrow, n, al, HK_RET, HK_FRAME);
 }
 
-HK_CXX void operator delete(void* p) noexcept { delete_any<delete_fn>(f_delete, op::delete_, HK_RET, p, 0, 0); }
+HK_CXX void operator delete(void* p) noexcept { delete_any<delete_fn>(f_delete, op::delete_, HK_RET, HK_FRAME, p, 0, 0); }
 HK_CXX void operator delete[](void* p) noexcept {
-    delete_any<delete_fn>(f_delete_array, op::delete_array, HK_RET, p, 0, 0);
+    delete_any<delete_fn>(f_delete_array, op::delete_array, HK_RET, HK_FRAME, p, 0, 0);
 }
 HK_CXX void operator delete(void* p, std::align_val_t al) noexcept {
-    delete_any<delete_aligned_fn>(f_delete_aligned, op::delete_aligned, HK_RET, p, 0, static_cast<std::size_t>(al), al);
+    delete_any<delete_aligned_fn>(f_delete_aligned, op::delete_aligned, HK_RET, HK_FRAME, p, 0, static_cast<std::size_t>(al), al);
 }
 HK_CXX void operator delete[](void* p, std::align_val_t al) noexcept {
-    delete_any<delete_aligned_fn>(f_delete_array_aligned, op::delete_array_aligned, HK_RET, p, 0,
+    delete_any<delete_aligned_fn>(f_delete_array_aligned, op::delete_array_aligned, HK_RET, HK_FRAME, p, 0,
                                   static_cast<std::size_t>(al), al);
 }
 HK_CXX void operator delete(void* p, std::size_t n) noexcept {
-    delete_any<delete_sized_fn>(f_delete_sized, op::delete_sized, HK_RET, p, n, 0, n);
+    delete_any<delete_sized_fn>(f_delete_sized, op::delete_sized, HK_RET, HK_FRAME, p, n, 0, n);
 }
 HK_CXX void operator delete[](void* p, std::size_t n) noexcept {
-    delete_any<delete_sized_fn>(f_delete_array_sized, op::delete_array_sized, HK_RET, p, n, 0, n);
+    delete_any<delete_sized_fn>(f_delete_array_sized, op::delete_array_sized, HK_RET, HK_FRAME, p, n, 0, n);
 }
 HK_CXX void operator delete(void* p, std::size_t n, std::align_val_t al) noexcept {
-    delete_any<delete_sized_aligned_fn>(f_delete_sized_aligned, op::delete_sized_aligned, HK_RET, p, n,
+    delete_any<delete_sized_aligned_fn>(f_delete_sized_aligned, op::delete_sized_aligned, HK_RET, HK_FRAME, p, n,
                                         static_cast<std::size_t>(al), n, al);
 }
 HK_CXX void operator delete[](void* p, std::size_t n, std::align_val_t al) noexcept {
-    delete_any<delete_sized_aligned_fn>(f_delete_array_sized_aligned, op::delete_array_sized_aligned, HK_RET, p, n,
+    delete_any<delete_sized_aligned_fn>(f_delete_array_sized_aligned, op::delete_array_sized_aligned, HK_RET, HK_FRAME, p, n,
                                         static_cast<std::size_t>(al), n, al);
 }
 HK_CXX void operator delete(void* p, const std::nothrow_t&) noexcept {
-    delete_any<delete_nothrow_fn>(f_delete_nothrow, op::delete_nothrow, HK_RET, p, 0, 0, nothrow_tag);
+    delete_any<delete_nothrow_fn>(f_delete_nothrow, op::delete_nothrow, HK_RET, HK_FRAME, p, 0, 0, nothrow_tag);
 }
 HK_CXX void operator delete[](void* p, const std::nothrow_t&) noexcept {
-    delete_any<delete_nothrow_fn>(f_delete_array_nothrow, op::delete_array_nothrow, HK_RET, p, 0, 0, nothrow_tag);
+    delete_any<delete_nothrow_fn>(f_delete_array_nothrow, op::delete_array_nothrow, HK_RET, HK_FRAME, p, 0, 0, nothrow_tag);
 }
 HK_CXX void operator delete(void* p, std::align_val_t al, const std::nothrow_t&) noexcept {
-    delete_any<delete_aligned_nothrow_fn>(f_delete_aligned_nothrow, op::delete_aligned_nothrow, HK_RET, p, 0,
+    delete_any<delete_aligned_nothrow_fn>(f_delete_aligned_nothrow, op::delete_aligned_nothrow, HK_RET, HK_FRAME, p, 0,
                                           static_cast<std::size_t>(al), al, nothrow_tag);
 }
 HK_CXX void operator delete[](void* p, std::align_val_t al, const std::nothrow_t&) noexcept {
-    delete_any<delete_aligned_nothrow_fn>(f_delete_array_aligned_nothrow, op::delete_array_aligned_nothrow, HK_RET, p,
+    delete_any<delete_aligned_nothrow_fn>(f_delete_array_aligned_nothrow, op::delete_array_aligned_nothrow, HK_RET, HK_FRAME, p,
                                           0, static_cast<std::size_t>(al), al, nothrow_tag);
 }

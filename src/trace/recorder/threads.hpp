@@ -63,6 +63,8 @@ struct slot {
     spinlock shared_lock;                 // the shared slot only: serialises its producers
     stack_cache cache;                    // producer (stacks.cpp)
     void* nodes = nullptr;                // producer: its trie node cache (stacks.cpp), mapped at first use
+    std::uintptr_t stack_lo = 0, stack_hi = 0;  // producer: the owning thread's stack (0: unknown)
+    bool stack_tried = false;             // producer: stack_lo/hi were looked for
 };
 
 // Per-thread recorder state (initial-exec TLS: no allocation, usable in signal handlers).

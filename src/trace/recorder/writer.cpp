@@ -18,6 +18,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <linux/futex.h>
 #include <pthread.h>
 
@@ -91,8 +92,23 @@ bool still_ours() noexcept {
     return true;
 }
 
+// Writes one chunk: header and payload in one writev (retried until whole).
+bool write_header_and_payload(const chunk_header& h, const std::uint8_t* payload, std::size_t n) noexcept {
+    iovec iov[2] = {{const_cast<chunk_header*>(&h), sizeof h}, {const_cast<std::uint8_t*>(payload), n}};
+    const long w = ::syscall(SYS_writev, fd, iov, 2);
+    if (w == static_cast<long>(sizeof h + n)) return true;
+    if (w < 0 && errno != EINTR) return false;
+    // a short write (or EINTR): the rest with plain writes
+    std::size_t done = w > 0 ? static_cast<std::size_t>(w) : 0;
+    if (done < sizeof h) {
+        if (!write_all(fd, reinterpret_cast<const std::uint8_t*>(&h) + done, sizeof h - done)) return false;
+        done = sizeof h;
+    }
+    return write_all(fd, payload + (done - sizeof h), n - (done - sizeof h));
+}
+
 void write_chunk(std::uint32_t slot_id, const std::uint8_t* data, std::size_t n, std::uint64_t first_seq) noexcept {
-    if (fd < 0 || n == 0 || write_failed || !still_ours()) return;
+    if (fd < 0 || n == 0 || write_failed) return;
     codec c = codec::zstd;
     const std::uint8_t* stored = packed;
     std::size_t stored_n = ZSTD_compress2(cctx, packed, packed_capacity, data, n);
@@ -103,7 +119,7 @@ void write_chunk(std::uint32_t slot_id, const std::uint8_t* data, std::size_t n,
     }
     const chunk_header h = make_chunk_header(c, slot_id, std::span<const std::uint8_t>(stored, stored_n),
                                              static_cast<std::uint32_t>(n), first_seq);
-    if (!write_all(fd, &h, sizeof h) || !write_all(fd, stored, stored_n)) {
+    if (!write_header_and_payload(h, stored, stored_n)) {
         write_failed = true;
         static const char msg[] = "heapkit-profile: write to the trace file failed; the trace ends here\n";
         (void)!::write(2, msg, sizeof msg - 1);
@@ -279,13 +295,14 @@ int writer_fd() noexcept { return fd; }
 
 void writer_write_meta(const std::uint8_t* data, std::size_t n) noexcept {
     lock_guard g(drain_lock);
-    if (!ensure_buffers()) return;
+    if (!ensure_buffers() || fd < 0 || !still_ours()) return;
     write_chunk(0, data, n, 0);
 }
 
 void drain_round(int end_how_plus_one, std::int64_t status) noexcept {
     lock_guard g(drain_lock);
     if (fd < 0 || !ensure_buffers()) return;
+    if (!write_failed) still_ours();  // checked once a round; after a failure rounds still empty the rings
     std::uint8_t meta[256];
     encoder e;
     std::uint8_t* m = meta;

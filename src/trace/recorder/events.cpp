@@ -82,60 +82,75 @@ void record_alloc(op o, const void* addr, std::size_t size, std::size_t align, s
     thread_state& t = tls_state;
     if (!sampled(t, size)) return;
     recording_scope scope(t);
-    emit(scope, true, alloc_record_max, [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-        return e.alloc(p, o, seq, time, reinterpret_cast<std::uintptr_t>(addr), size, align, stack);
-    }, frame);
+    emit(
+        scope, true, alloc_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.alloc(p, o, seq, time, reinterpret_cast<std::uintptr_t>(addr), size, align, stack);
+        },
+        frame);
 }
 
 void record_free(op o, const void* addr, std::size_t size, std::size_t align, std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, opts.free_stacks, free_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.free(p, o, seq, time, reinterpret_cast<std::uintptr_t>(addr), size, align, stack);
-         }, frame);
+    emit(
+        scope, opts.free_stacks, free_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.free(p, o, seq, time, reinterpret_cast<std::uintptr_t>(addr), size, align, stack);
+        },
+        frame);
 }
 
 void record_realloc(op o, const void* old_addr, const void* new_addr, std::size_t size, std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, true, realloc_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.realloc(p, o, seq, time, reinterpret_cast<std::uintptr_t>(old_addr),
-                              reinterpret_cast<std::uintptr_t>(new_addr), size, stack);
-         }, frame);
+    emit(
+        scope, true, realloc_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.realloc(p, o, seq, time, reinterpret_cast<std::uintptr_t>(old_addr),
+                             reinterpret_cast<std::uintptr_t>(new_addr), size, stack);
+        },
+        frame);
 }
 
 void record_mmap(const void* addr, std::size_t length, int prot, int flags, int fd, std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, true, mapping_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.mmap(p, seq, time, reinterpret_cast<std::uintptr_t>(addr), length, static_cast<std::uint64_t>(prot),
-                           static_cast<std::uint64_t>(static_cast<unsigned>(flags)), fd, stack);
-         }, frame);
+    emit(
+        scope, true, mapping_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.mmap(p, seq, time, reinterpret_cast<std::uintptr_t>(addr), length,
+                          static_cast<std::uint64_t>(prot), static_cast<std::uint64_t>(static_cast<unsigned>(flags)),
+                          fd, stack);
+        },
+        frame);
 }
 
 void record_munmap(const void* addr, std::size_t length, std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, true, mapping_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.munmap(p, seq, time, reinterpret_cast<std::uintptr_t>(addr), length, stack);
-         }, frame);
+    emit(
+        scope, true, mapping_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.munmap(p, seq, time, reinterpret_cast<std::uintptr_t>(addr), length, stack);
+        },
+        frame);
 }
 
 void record_mremap(const void* old_addr, std::size_t old_length, const void* new_addr, std::size_t new_length,
                    std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, true, mapping_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.mremap(p, seq, time, reinterpret_cast<std::uintptr_t>(old_addr), old_length,
-                             reinterpret_cast<std::uintptr_t>(new_addr), new_length, stack);
-         }, frame);
+    emit(
+        scope, true, mapping_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.mremap(p, seq, time, reinterpret_cast<std::uintptr_t>(old_addr), old_length,
+                            reinterpret_cast<std::uintptr_t>(new_addr), new_length, stack);
+        },
+        frame);
 }
 
 void record_main_start() noexcept {
     recording_scope scope(tls_state);
-    emit(scope, false, small_record_max, [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t) {
-        return e.main_start(p, seq, time);
-    });
+    emit(scope, false, small_record_max,
+         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t) {
+             return e.main_start(p, seq, time);
+         });
 }
 
 void record_fork(long child_pid, const char* child_trace) noexcept {

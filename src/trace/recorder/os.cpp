@@ -41,7 +41,9 @@ void futex_wait(std::uint32_t* word, std::uint32_t expected, std::uint64_t timeo
     ::syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, &ts, nullptr, 0);
 }
 
-void futex_wake(std::uint32_t* word) noexcept { ::syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0); }
+void futex_wake(std::uint32_t* word) noexcept {
+    ::syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
 
 namespace {
 
@@ -49,9 +51,12 @@ std::uintptr_t parse_hex(const char*& p, const char* end) noexcept {
     std::uintptr_t v = 0;
     for (; p < end; ++p) {
         const char c = *p;
-        if (c >= '0' && c <= '9') v = v * 16 + static_cast<std::uintptr_t>(c - '0');
-        else if (c >= 'a' && c <= 'f') v = v * 16 + static_cast<std::uintptr_t>(c - 'a' + 10);
-        else break;
+        if (c >= '0' && c <= '9')
+            v = v * 16 + static_cast<std::uintptr_t>(c - '0');
+        else if (c >= 'a' && c <= 'f')
+            v = v * 16 + static_cast<std::uintptr_t>(c - 'a' + 10);
+        else
+            break;
     }
     return v;
 }
@@ -88,7 +93,8 @@ bool mapping_of(std::uintptr_t addr, std::uintptr_t& begin, std::uintptr_t& end)
             line = i + 1;
         }
         if (found) break;
-        if (line == 0 && have == sizeof buf) have = 0;  // a line longer than the buffer: skip it
+        if (line == 0 && have == sizeof buf)
+            have = 0;  // a line longer than the buffer: skip it
         else {
             __builtin_memmove(buf, buf + line, have - line);
             have -= line;

@@ -18,7 +18,6 @@ namespace heapkit::trace::recorder {
 
 namespace {
 
-
 // ---- the trie's table ----
 struct entry {
     std::uint64_t parent;  // with ip: the key
@@ -27,10 +26,10 @@ struct entry {
 };
 
 spinlock trie_lock;
-entry* table = nullptr;         // capacity entries, mmap'ed
-std::size_t capacity = 0;       // a power of two
-std::size_t used = 0;           // entries in use; <= capacity / 2
-std::uint64_t next_id = 1;      // ids are never reused
+entry* table = nullptr;     // capacity entries, mmap'ed
+std::size_t capacity = 0;   // a power of two
+std::size_t used = 0;       // entries in use; <= capacity / 2
+std::uint64_t next_id = 1;  // ids are never reused
 std::atomic<std::uint64_t> epoch{1};
 
 // Each thread's cache of trie nodes it has looked up: direct-mapped, no lock.
@@ -46,7 +45,7 @@ struct node_cache {
         std::uintptr_t frame;  // the interposer's frame address
         std::uint64_t epoch;
         std::uint64_t id;
-        std::uint32_t depth;   // 0: empty
+        std::uint32_t depth;  // 0: empty
         std::uint32_t age;
         std::uintptr_t slot[max_frames];  // innermost first: the address of each return address
         std::uintptr_t ip[max_frames];    // innermost first
@@ -134,10 +133,14 @@ bool repeats = true;  // the repeated-stack fast path (HEAPKIT_PROFILE_UNWINDER=
 
 inline int unwind(void** buf, int cap) noexcept {
     switch (which) {
-    case unwinder::backtrace: return unw_backtrace(buf, cap);
-    case unwinder::step: return unwind_step(buf, cap);
-    case unwinder::frame_pointers: return unwind_frame_pointers(buf, cap);
-    case unwinder::none: break;
+        case unwinder::backtrace:
+            return unw_backtrace(buf, cap);
+        case unwinder::step:
+            return unwind_step(buf, cap);
+        case unwinder::frame_pointers:
+            return unwind_frame_pointers(buf, cap);
+        case unwinder::none:
+            break;
     }
     return 0;
 }
@@ -148,10 +151,14 @@ void stacks_choose_unwinder(const char* name) noexcept {
     if (name == nullptr) return;
     if (const char* comma = __builtin_strchr(name, ','); comma != nullptr && __builtin_strcmp(comma, ",norepeat") == 0)
         repeats = false;
-    if (__builtin_strncmp(name, "step", 4) == 0) which = unwinder::step;
-    else if (__builtin_strncmp(name, "fp", 2) == 0) which = unwinder::frame_pointers;
-    else if (__builtin_strncmp(name, "none", 4) == 0) which = unwinder::none;
-    else which = unwinder::backtrace;
+    if (__builtin_strncmp(name, "step", 4) == 0)
+        which = unwinder::step;
+    else if (__builtin_strncmp(name, "fp", 2) == 0)
+        which = unwinder::frame_pointers;
+    else if (__builtin_strncmp(name, "none", 4) == 0)
+        which = unwinder::none;
+    else
+        which = unwinder::backtrace;
 }
 
 void stacks_init() noexcept {
@@ -183,7 +190,7 @@ bool thread_stack(slot& s) noexcept {
 // the same call chain (each return address decides its caller's frame
 // layout, so the same addresses at the same places are the same frames).
 std::uint64_t repeated_stack(slot& s, node_cache* nc, std::uintptr_t frame, std::uint64_t now_epoch) noexcept {
-    const std::uintptr_t cfa = frame + 16;  // x86-64: the frame pointer is 16 below the CFA
+    const std::uintptr_t cfa = frame + 16;                 // x86-64: the frame pointer is 16 below the CFA
     if (cfa <= s.stack_lo || cfa >= s.stack_hi) return 0;  // another stack (a coroutine's, sigaltstack)
     const std::uintptr_t ra0 = *reinterpret_cast<const std::uintptr_t*>(cfa - 8);
     for (node_cache::recent_stack& e : nc->recent) {
@@ -264,7 +271,8 @@ std::uint64_t unwind_and_intern(slot& s) noexcept {
     const std::uint64_t now_epoch = epoch.load(std::memory_order_acquire);
     std::uint32_t same = 0;
     if (c.epoch == now_epoch) {
-        const std::uint32_t limit = c.depth < static_cast<std::uint32_t>(depth) ? c.depth : static_cast<std::uint32_t>(depth);
+        const std::uint32_t limit =
+            c.depth < static_cast<std::uint32_t>(depth) ? c.depth : static_cast<std::uint32_t>(depth);
         while (same < limit && c.ips[same] == reinterpret_cast<std::uintptr_t>(buf[first + depth - 1 - same])) ++same;
     } else {
         c.epoch = now_epoch;

@@ -17,10 +17,10 @@
 #include <cstring>
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 
 namespace heapkit::trace::recorder {
 namespace {
@@ -33,13 +33,13 @@ constexpr std::uint64_t inflight_patience_ns = 200'000'000;
 spinlock drain_lock;
 spinlock start_lock;  // serialises writer_start (and is held across fork)
 int fd = -1;
-dev_t fd_dev = 0;     // the trace file's identity: a program that dup2()s over our descriptor
-ino_t fd_ino = 0;     // must not get trace chunks in its own file
+dev_t fd_dev = 0;  // the trace file's identity: a program that dup2()s over our descriptor
+ino_t fd_ino = 0;  // must not get trace chunks in its own file
 ZSTD_CCtx* cctx = nullptr;
-std::uint8_t* raw = nullptr;     // raw_capacity
+std::uint8_t* raw = nullptr;  // raw_capacity
 constexpr std::size_t side_capacity = 256u << 10;
 std::uint8_t* side_raw = nullptr;  // side_capacity: signal handlers' records (transcode.hpp)
-std::uint8_t* packed = nullptr;  // ZSTD_compressBound(raw_capacity)
+std::uint8_t* packed = nullptr;    // ZSTD_compressBound(raw_capacity)
 std::size_t packed_capacity = 0;
 std::uint64_t last_rss = 0;
 bool write_failed = false;
@@ -48,7 +48,7 @@ std::atomic<bool> running{false};
 std::atomic<bool> stopping{false};
 pthread_t thread;
 std::uint32_t wake_word = 0;
-std::uint32_t rounds_done = 0;            // bumped after every round; producers waiting for room sleep on it
+std::uint32_t rounds_done = 0;  // bumped after every round; producers waiting for room sleep on it
 std::atomic<std::uint32_t> room_waiters{0};
 
 // zstd's memory: whole mappings, the size in front.
@@ -84,8 +84,9 @@ bool still_ours() noexcept {
     struct stat st {};
     if (::syscall(SYS_fstat, fd, &st) != 0 || st.st_dev != fd_dev || st.st_ino != fd_ino) {
         write_failed = true;
-        static const char msg[] = "heapkit-profile: the program closed or replaced the trace file's descriptor; "
-                                  "the trace ends here\n";
+        static const char msg[] =
+            "heapkit-profile: the program closed or replaced the trace file's descriptor; "
+            "the trace ends here\n";
         (void)!::write(2, msg, sizeof msg - 1);
         return false;
     }

@@ -263,6 +263,25 @@ TEST(Recorder, ForkChildWritesItsOwnTraceNamedByTheParent) {
         }
 }
 
+TEST(Recorder, ForkWhileOtherThreadsAllocate) {
+    const recorded r = run("forkthreads", {HEAPKIT_REC_SCENARIOS, "forkthreads"});
+    ASSERT_EQ(r.exit_code(), 0);
+    EXPECT_EQ(r.out, "children ok\n");
+    ASSERT_EQ(r.files.size(), 21u);
+    const decoded parent = decode(r.files[0]);
+    expect_clean(parent);
+    EXPECT_TRUE(parent.complete);
+    EXPECT_EQ(count_events(parent, record::fork), 20u);
+    for (const event& f : parent.events) {
+        if (f.kind != record::fork) continue;
+        const decoded child = decode(f.text);
+        expect_clean(child);
+        EXPECT_TRUE(child.complete) << f.text;
+        EXPECT_EQ(child.find(record::alloc, 5556).size(), 1u) << f.text;
+        EXPECT_EQ(child.process.parent_trace, r.files[0]);
+    }
+}
+
 TEST(Recorder, ExecStartsATraceThatNamesThePreviousOne) {
     const recorded r = run("exec", {HEAPKIT_REC_SCENARIOS, "exec"});
     ASSERT_EQ(r.exit_code(), 0);

@@ -58,7 +58,8 @@ TEST(ProfileCommand, DefaultNameInTheCurrentDirectoryAndChildren) {
 
 TEST(ProfileCommand, ReRaisesTheCommandsSignal) {
     const auto dir = scratch_dir("cmd-signal");
-    const auto r = shell(heapkit + " profile -o " + (dir / "a.hkt").string() + " -- " + scenarios + " abort 2>/dev/null");
+    const auto r =
+        shell(heapkit + " profile -o " + (dir / "a.hkt").string() + " -- " + scenarios + " abort 2>/dev/null");
     ASSERT_TRUE(WIFSIGNALED(r.status) || (WIFEXITED(r.status) && WEXITSTATUS(r.status) == 128 + SIGABRT));
     // popen runs /bin/sh, which reports a child's signal as 128 + n.
     if (WIFEXITED(r.status)) {

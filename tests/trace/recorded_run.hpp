@@ -91,9 +91,9 @@ inline decoded decode(const std::string& path) {
 }
 
 struct recorded {
-    std::string out;     // the program's stdout
-    int status = -1;     // waitpid's status
-    std::string base;    // HEAPKIT_PROFILE_OUTPUT
+    std::string out;                 // the program's stdout
+    int status = -1;                 // waitpid's status
+    std::string base;                // HEAPKIT_PROFILE_OUTPUT
     std::vector<std::string> files;  // base and base.* that exist, base first
 
     decoded main() const { return decode(base); }
@@ -103,8 +103,8 @@ struct recorded {
 
 // A fresh directory for one test's traces.
 inline std::filesystem::path scratch_dir(const std::string& name) {
-    const std::filesystem::path d = std::filesystem::temp_directory_path() /
-                                    ("heapkit-recorder-test-" + std::to_string(::getpid()) + "-" + name);
+    const std::filesystem::path d =
+        std::filesystem::temp_directory_path() / ("heapkit-recorder-test-" + std::to_string(::getpid()) + "-" + name);
     std::filesystem::remove_all(d);
     std::filesystem::create_directories(d);
     return d;
@@ -125,8 +125,10 @@ inline recorded run_program(const std::vector<std::string>& argv, const std::str
         ::close(fds[1]);
         const int null_in = ::open("/dev/null", O_RDONLY);
         if (null_in >= 0) ::dup2(null_in, 0);
-        if (!preload.empty()) ::setenv("LD_PRELOAD", preload.c_str(), 1);
-        else ::unsetenv("LD_PRELOAD");
+        if (!preload.empty())
+            ::setenv("LD_PRELOAD", preload.c_str(), 1);
+        else
+            ::unsetenv("LD_PRELOAD");
         ::setenv("HEAPKIT_PROFILE_OUTPUT", base.c_str(), 1);
         for (const std::string& kv : env) ::putenv(const_cast<char*>(kv.c_str()));
         std::vector<char*> args;
@@ -147,8 +149,10 @@ inline recorded run_program(const std::vector<std::string>& argv, const std::str
     std::error_code ec;
     for (const fs::directory_entry& d : fs::directory_iterator(b.parent_path(), ec)) {
         const std::string name = d.path().filename().string();
-        if (name == b.filename().string()) r.files.insert(r.files.begin(), d.path().string());
-        else if (name.rfind(b.filename().string() + ".", 0) == 0) others.push_back(d.path().string());
+        if (name == b.filename().string())
+            r.files.insert(r.files.begin(), d.path().string());
+        else if (name.rfind(b.filename().string() + ".", 0) == 0)
+            others.push_back(d.path().string());
     }
     r.files.insert(r.files.end(), others.begin(), others.end());
     return r;

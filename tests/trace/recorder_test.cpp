@@ -75,9 +75,12 @@ TEST(Recorder, CProgramEveryCallExactly) {
     EXPECT_EQ(d.process.argv.size(), 1u);
     EXPECT_EQ(d.process.exe, std::filesystem::canonical(HEAPKIT_REC_KNOWN).string());
 
-    const std::map<std::string, op> ops = {{"malloc", op::malloc}, {"calloc", op::calloc},
-                                           {"aligned_alloc", op::aligned_alloc}, {"posix_memalign", op::posix_memalign},
-                                           {"memalign", op::memalign}, {"valloc", op::valloc}};
+    const std::map<std::string, op> ops = {{"malloc", op::malloc},
+                                           {"calloc", op::calloc},
+                                           {"aligned_alloc", op::aligned_alloc},
+                                           {"posix_memalign", op::posix_memalign},
+                                           {"memalign", op::memalign},
+                                           {"valloc", op::valloc}};
     const std::vector<call> calls = printed_calls(r.out);
     ASSERT_EQ(calls.size(), 16u);
     std::set<std::uint64_t> live;
@@ -118,8 +121,8 @@ TEST(Recorder, CProgramEveryCallExactly) {
     // The realloc chain: 16 -> 32 -> ... -> 4096, 8 reallocs.
     EXPECT_EQ(count_events(d, record::realloc), 9u);
     // main_start precedes main's first allocation.
-    const auto main_start = std::find_if(d.events.begin(), d.events.end(),
-                                         [](const event& e) { return e.kind == record::main_start; });
+    const auto main_start =
+        std::find_if(d.events.begin(), d.events.end(), [](const event& e) { return e.kind == record::main_start; });
     ASSERT_NE(main_start, d.events.end());
     EXPECT_LT(main_start->seq, find_alloc(d, op::malloc, calls[0].addr, 100)->seq);
     // seq order, no duplicate
@@ -142,8 +145,9 @@ TEST(Recorder, CxxProgramFormsThreadsBeforeMainAndExceptions) {
         return out;
     };
     EXPECT_EQ(strip(r.out), strip(plain.out));
-    EXPECT_NE(r.out.find("destructor 0\ndestructor 1\ndestructor 2\ndestructor 3\ndestructor 4\ndestructor 5\ncaught deep"),
-              std::string::npos);
+    EXPECT_NE(
+        r.out.find("destructor 0\ndestructor 1\ndestructor 2\ndestructor 3\ndestructor 4\ndestructor 5\ncaught deep"),
+        std::string::npos);
 
     const decoded d = r.main();
     expect_clean(d);
@@ -169,8 +173,8 @@ TEST(Recorder, CxxProgramFormsThreadsBeforeMainAndExceptions) {
     }
     // The allocation of a static constructor comes before main starts.
     const event* early = find_alloc(d, op::malloc, calls[0].addr, 4242);
-    const auto main_start = std::find_if(d.events.begin(), d.events.end(),
-                                         [](const event& e) { return e.kind == record::main_start; });
+    const auto main_start =
+        std::find_if(d.events.begin(), d.events.end(), [](const event& e) { return e.kind == record::main_start; });
     ASSERT_NE(main_start, d.events.end());
     EXPECT_LT(early->seq, main_start->seq);
     // Each delete form with its size and alignment.
@@ -240,8 +244,8 @@ TEST(Recorder, ForkChildWritesItsOwnTraceNamedByTheParent) {
     const decoded parent = decode(r.files[0]);
     expect_clean(parent);
     EXPECT_TRUE(parent.complete);
-    const auto fork = std::find_if(parent.events.begin(), parent.events.end(),
-                                   [](const event& e) { return e.kind == record::fork; });
+    const auto fork =
+        std::find_if(parent.events.begin(), parent.events.end(), [](const event& e) { return e.kind == record::fork; });
     ASSERT_NE(fork, parent.events.end());
     EXPECT_EQ(fork->text, r.files[1]);
     const decoded child = decode(fork->text);
@@ -259,6 +263,25 @@ TEST(Recorder, ForkChildWritesItsOwnTraceNamedByTheParent) {
         }
 }
 
+TEST(Recorder, ForkWhileOtherThreadsAllocate) {
+    const recorded r = run("forkthreads", {HEAPKIT_REC_SCENARIOS, "forkthreads"});
+    ASSERT_EQ(r.exit_code(), 0);
+    EXPECT_EQ(r.out, "children ok\n");
+    ASSERT_EQ(r.files.size(), 21u);
+    const decoded parent = decode(r.files[0]);
+    expect_clean(parent);
+    EXPECT_TRUE(parent.complete);
+    EXPECT_EQ(count_events(parent, record::fork), 20u);
+    for (const event& f : parent.events) {
+        if (f.kind != record::fork) continue;
+        const decoded child = decode(f.text);
+        expect_clean(child);
+        EXPECT_TRUE(child.complete) << f.text;
+        EXPECT_EQ(child.find(record::alloc, 5556).size(), 1u) << f.text;
+        EXPECT_EQ(child.process.parent_trace, r.files[0]);
+    }
+}
+
 TEST(Recorder, ExecStartsATraceThatNamesThePreviousOne) {
     const recorded r = run("exec", {HEAPKIT_REC_SCENARIOS, "exec"});
     ASSERT_EQ(r.exit_code(), 0);
@@ -270,8 +293,8 @@ TEST(Recorder, ExecStartsATraceThatNamesThePreviousOne) {
     ASSERT_TRUE(before.complete);
     EXPECT_EQ(before.last()->flags, static_cast<std::uint64_t>(end_how::exec));
     EXPECT_EQ(before.find(record::alloc, 6666).size(), 1u);
-    const auto exec = std::find_if(before.events.begin(), before.events.end(),
-                                   [](const event& e) { return e.kind == record::exec; });
+    const auto exec =
+        std::find_if(before.events.begin(), before.events.end(), [](const event& e) { return e.kind == record::exec; });
     ASSERT_NE(exec, before.events.end());
     EXPECT_EQ(exec->text, "/proc/self/exe");
     EXPECT_EQ(after.process.previous_trace, r.files[0]);
@@ -346,9 +369,9 @@ TEST(Recorder, EveryEndingLeavesAReadableTrace) {
         end_how how;
         int status;
     };
-    for (const ending& e : {ending{"exit", true, end_how::exit, 5}, ending{"_exit", true, end_how::exit_now, 6},
-                            ending{"abort", true, end_how::abort, 128 + SIGABRT},
-                            ending{"kill", false, end_how::exit, 0}}) {
+    for (const ending& e :
+         {ending{"exit", true, end_how::exit, 5}, ending{"_exit", true, end_how::exit_now, 6},
+          ending{"abort", true, end_how::abort, 128 + SIGABRT}, ending{"kill", false, end_how::exit, 0}}) {
         SCOPED_TRACE(e.mode);
         const recorded r = run(std::string("end") + e.mode, {HEAPKIT_REC_SCENARIOS, e.mode});
         if (e.complete && e.how != end_how::abort) {
@@ -375,8 +398,8 @@ TEST(Recorder, DlopenAndDlcloseAnnounceTheModule) {
     const decoded d = r.main();
     expect_clean(d);
     const std::string lib = std::filesystem::canonical(HEAPKIT_REC_LIB).string();
-    const auto m = std::find_if(d.modules.begin(), d.modules.end(),
-                                [&](const module_info& mi) { return mi.path == lib; });
+    const auto m =
+        std::find_if(d.modules.begin(), d.modules.end(), [&](const module_info& mi) { return mi.path == lib; });
     ASSERT_NE(m, d.modules.end());
     EXPECT_NE(m->unload_seq, UINT64_MAX);
     EXPECT_FALSE(m->segments.empty());
@@ -396,7 +419,8 @@ TEST(Recorder, DlopenAndDlcloseAnnounceTheModule) {
 }
 
 TEST(Recorder, ProgramOutputAndStatusUnchanged) {
-    const recorded plain = run_program({HEAPKIT_REC_SCENARIOS, "stdout"}, (scratch_dir("out-plain") / "t.hkt").string(), "");
+    const recorded plain =
+        run_program({HEAPKIT_REC_SCENARIOS, "stdout"}, (scratch_dir("out-plain") / "t.hkt").string(), "");
     const recorded r = run("stdout", {HEAPKIT_REC_SCENARIOS, "stdout"});
     EXPECT_EQ(plain.exit_code(), 42);
     EXPECT_EQ(r.exit_code(), 42);

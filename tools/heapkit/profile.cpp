@@ -91,13 +91,16 @@ std::vector<std::string> traces_written(const std::string& file, const struct ti
                              int report_fd) {
     std::string trace = output;
     if (trace.empty())
-        trace = (fs::current_path() / ("heapkit-profile." + program_name(o.command[0]) + "." +
-                                       std::to_string(::getpid()) + ".hkt")).string();
+        trace = (fs::current_path() /
+                 ("heapkit-profile." + program_name(o.command[0]) + "." + std::to_string(::getpid()) + ".hkt"))
+                    .string();
     ::setenv("LD_PRELOAD", preload.c_str(), 1);
     ::setenv("HEAPKIT_PROFILE_OUTPUT", trace.c_str(), 1);
     ::setenv("HEAPKIT_PROFILE_SAMPLE_RATE", std::to_string(o.sample_rate).c_str(), 1);
-    if (o.free_stacks) ::setenv("HEAPKIT_PROFILE_FREE_STACKS", "1", 1);
-    else ::unsetenv("HEAPKIT_PROFILE_FREE_STACKS");
+    if (o.free_stacks)
+        ::setenv("HEAPKIT_PROFILE_FREE_STACKS", "1", 1);
+    else
+        ::unsetenv("HEAPKIT_PROFILE_FREE_STACKS");
     ::unsetenv("HEAPKIT_PROFILE_PREVIOUS_TRACE");
     std::vector<char*> argv;
     for (const std::string& a : o.command) argv.push_back(const_cast<char*>(a.c_str()));
@@ -147,7 +150,8 @@ int profile(const profile_options& o) {
     started.tv_sec -= 1;  // file times have a coarse clock
     std::cout.flush();
     std::cerr.flush();
-    struct sigaction ignore {}, old_int {}, old_quit {};
+    struct sigaction ignore {
+    }, old_int{}, old_quit{};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGINT, &ignore, &old_int);
     ::sigaction(SIGQUIT, &ignore, &old_quit);
@@ -179,15 +183,19 @@ int profile(const profile_options& o) {
         return exec_error == ENOENT ? cannot_run : 126;
     }
 
-    const std::string main_trace = !output.empty() ? output
-        : (fs::current_path() / ("heapkit-profile." + program_name(o.command[0]) + "." + std::to_string(pid) + ".hkt")).string();
+    const std::string main_trace =
+        !output.empty() ? output
+                        : (fs::current_path() /
+                           ("heapkit-profile." + program_name(o.command[0]) + "." + std::to_string(pid) + ".hkt"))
+                              .string();
     const std::vector<std::string> traces = traces_written(main_trace, started);
     if (traces.empty()) {
         std::cerr << "heapkit profile: no trace was written (expected " << main_trace
                   << "); was the program linked statically, or is LD_PRELOAD ignored (setuid)?\n";
     } else {
         std::cerr << "heapkit profile: wrote " << traces.front();
-        if (traces.size() > 1) std::cerr << " (and " << traces.size() - 1 << " of child processes: " << main_trace << ".*)";
+        if (traces.size() > 1)
+            std::cerr << " (and " << traces.size() - 1 << " of child processes: " << main_trace << ".*)";
         std::cerr << "\nheapkit profile: heapkit report " << traces.front() << '\n';
     }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -232,8 +240,9 @@ void add_profile_command(CLI::App& app, int& status) {
         if (!rest.empty() && rest.front() == "--") rest.erase(rest.begin());
         if (!rest.empty() && !opts->command.empty() && rest.front().size() > 1 && rest.front()[0] == '-' &&
             argument_position(rest.front()) < argument_position(opts->command.front()))
-            throw CLI::ExtrasError("The following argument was not expected: " + rest.front() +
-                                   " (not an option of heapkit profile)", CLI::ExitCodes::ExtrasError);
+            throw CLI::ExtrasError(
+                "The following argument was not expected: " + rest.front() + " (not an option of heapkit profile)",
+                CLI::ExitCodes::ExtrasError);
         opts->command.insert(opts->command.end(), rest.begin(), rest.end());
         status = profile(*opts);
     });

@@ -51,19 +51,20 @@ struct where {
     std::uint64_t stack;
 };
 
-where locate(const recording_scope& scope, bool with_stack) noexcept {
+where locate(const recording_scope& scope, bool with_stack, std::uintptr_t frame = 0) noexcept {
     ensure_prepared();
     if (session_phase.load(std::memory_order_relaxed) == phase::open && !writer_running() && !scope.nested())
         writer_start();
     slot* s = current_slot();
     if (s == nullptr) return {nullptr, 0};
-    const std::uint64_t stack = with_stack && !scope.nested() ? current_stack(*s) : 0;
+    const std::uint64_t stack = with_stack && !scope.nested() ? current_stack(*s, frame) : 0;
     return {s, stack};
 }
 
 template <class Encode>
-void emit(const recording_scope& scope, bool with_stack, std::size_t max, Encode&& encode) noexcept {
-    const where w = locate(scope, with_stack);
+void emit(const recording_scope& scope, bool with_stack, std::size_t max, Encode&& encode,
+          std::uintptr_t frame = 0) noexcept {
+    const where w = locate(scope, with_stack, frame);
     if (w.s == nullptr) return;
     append_event(*w.s, max, [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t t) {
         return encode(p, e, seq, t, w.stack);
@@ -77,63 +78,79 @@ void ensure_prepared() noexcept {
     if (__builtin_expect(session_phase.load(std::memory_order_acquire) == phase::idle, 0)) session_prepare();
 }
 
-void record_alloc(op o, const void* addr, std::size_t size, std::size_t align) noexcept {
+void record_alloc(op o, const void* addr, std::size_t size, std::size_t align, std::uintptr_t frame) noexcept {
     thread_state& t = tls_state;
     if (!sampled(t, size)) return;
     recording_scope scope(t);
-    emit(scope, true, alloc_record_max, [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-        return e.alloc(p, o, seq, time, reinterpret_cast<std::uintptr_t>(addr), size, align, stack);
-    });
+    emit(
+        scope, true, alloc_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.alloc(p, o, seq, time, reinterpret_cast<std::uintptr_t>(addr), size, align, stack);
+        },
+        frame);
 }
 
-void record_free(op o, const void* addr, std::size_t size, std::size_t align) noexcept {
+void record_free(op o, const void* addr, std::size_t size, std::size_t align, std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, opts.free_stacks, free_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.free(p, o, seq, time, reinterpret_cast<std::uintptr_t>(addr), size, align, stack);
-         });
+    emit(
+        scope, opts.free_stacks, free_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.free(p, o, seq, time, reinterpret_cast<std::uintptr_t>(addr), size, align, stack);
+        },
+        frame);
 }
 
-void record_realloc(op o, const void* old_addr, const void* new_addr, std::size_t size) noexcept {
+void record_realloc(op o, const void* old_addr, const void* new_addr, std::size_t size, std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, true, realloc_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.realloc(p, o, seq, time, reinterpret_cast<std::uintptr_t>(old_addr),
-                              reinterpret_cast<std::uintptr_t>(new_addr), size, stack);
-         });
+    emit(
+        scope, true, realloc_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.realloc(p, o, seq, time, reinterpret_cast<std::uintptr_t>(old_addr),
+                             reinterpret_cast<std::uintptr_t>(new_addr), size, stack);
+        },
+        frame);
 }
 
-void record_mmap(const void* addr, std::size_t length, int prot, int flags, int fd) noexcept {
+void record_mmap(const void* addr, std::size_t length, int prot, int flags, int fd, std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, true, mapping_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.mmap(p, seq, time, reinterpret_cast<std::uintptr_t>(addr), length, static_cast<std::uint64_t>(prot),
-                           static_cast<std::uint64_t>(static_cast<unsigned>(flags)), fd, stack);
-         });
+    emit(
+        scope, true, mapping_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.mmap(p, seq, time, reinterpret_cast<std::uintptr_t>(addr), length,
+                          static_cast<std::uint64_t>(prot), static_cast<std::uint64_t>(static_cast<unsigned>(flags)),
+                          fd, stack);
+        },
+        frame);
 }
 
-void record_munmap(const void* addr, std::size_t length) noexcept {
+void record_munmap(const void* addr, std::size_t length, std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, true, mapping_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.munmap(p, seq, time, reinterpret_cast<std::uintptr_t>(addr), length, stack);
-         });
+    emit(
+        scope, true, mapping_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.munmap(p, seq, time, reinterpret_cast<std::uintptr_t>(addr), length, stack);
+        },
+        frame);
 }
 
-void record_mremap(const void* old_addr, std::size_t old_length, const void* new_addr, std::size_t new_length) noexcept {
+void record_mremap(const void* old_addr, std::size_t old_length, const void* new_addr, std::size_t new_length,
+                   std::uintptr_t frame) noexcept {
     recording_scope scope(tls_state);
-    emit(scope, true, mapping_record_max,
-         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
-             return e.mremap(p, seq, time, reinterpret_cast<std::uintptr_t>(old_addr), old_length,
-                             reinterpret_cast<std::uintptr_t>(new_addr), new_length, stack);
-         });
+    emit(
+        scope, true, mapping_record_max,
+        [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t stack) {
+            return e.mremap(p, seq, time, reinterpret_cast<std::uintptr_t>(old_addr), old_length,
+                            reinterpret_cast<std::uintptr_t>(new_addr), new_length, stack);
+        },
+        frame);
 }
 
 void record_main_start() noexcept {
     recording_scope scope(tls_state);
-    emit(scope, false, small_record_max, [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t) {
-        return e.main_start(p, seq, time);
-    });
+    emit(scope, false, small_record_max,
+         [&](std::uint8_t* p, encoder& e, std::uint64_t seq, std::uint64_t time, std::uint64_t) {
+             return e.main_start(p, seq, time);
+         });
 }
 
 void record_fork(long child_pid, const char* child_trace) noexcept {

@@ -25,12 +25,16 @@ inline bool should_record() noexcept {
     return session_recording() && t.internal == 0 && !t.is_writer;
 }
 
-void record_alloc(op o, const void* addr, std::size_t size, std::size_t align) noexcept;
-void record_free(op o, const void* addr, std::size_t size, std::size_t align) noexcept;
-void record_realloc(op o, const void* old_addr, const void* new_addr, std::size_t size) noexcept;
-void record_mmap(const void* addr, std::size_t length, int prot, int flags, int fd) noexcept;
-void record_munmap(const void* addr, std::size_t length) noexcept;
-void record_mremap(const void* old_addr, std::size_t old_length, const void* new_addr, std::size_t new_length) noexcept;
+// `frame`: the interposer's frame address (HK_FRAME), which lets stacks.cpp
+// recognise a call made again from the very same stack without unwinding.
+#define HK_FRAME reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))
+void record_alloc(op o, const void* addr, std::size_t size, std::size_t align, std::uintptr_t frame) noexcept;
+void record_free(op o, const void* addr, std::size_t size, std::size_t align, std::uintptr_t frame) noexcept;
+void record_realloc(op o, const void* old_addr, const void* new_addr, std::size_t size, std::uintptr_t frame) noexcept;
+void record_mmap(const void* addr, std::size_t length, int prot, int flags, int fd, std::uintptr_t frame) noexcept;
+void record_munmap(const void* addr, std::size_t length, std::uintptr_t frame) noexcept;
+void record_mremap(const void* old_addr, std::size_t old_length, const void* new_addr, std::size_t new_length,
+                   std::uintptr_t frame) noexcept;
 
 // Simple events of the process (no stack), written to the calling thread's slot.
 void record_main_start() noexcept;

@@ -45,7 +45,7 @@ using namespace heapkit::trace::recorder;
 HK_API void* malloc(std::size_t n) noexcept {
     if (!ready() && bootstrapping()) return bootstrap_alloc(n, 16);
     void* p = next_table.malloc(n);
-    if (record_now()) record_alloc(op::malloc, p, n, 0);
+    if (record_now()) record_alloc(op::malloc, p, n, 0, HK_FRAME);
     return p;
 }
 
@@ -53,7 +53,7 @@ HK_API void free(void* p) noexcept {
     if (p == nullptr) return;  // free(NULL) does nothing: nothing to record
     if (bootstrap_owns(p)) return;
     if (!ready() && bootstrapping()) return;
-    if (record_now()) record_free(op::free, p, 0, 0);
+    if (record_now()) record_free(op::free, p, 0, 0, HK_FRAME);
     next_table.free(p);
 }
 
@@ -67,7 +67,7 @@ HK_API void* calloc(std::size_t n, std::size_t m) noexcept {
     if (record_now()) {
         std::size_t total;
         if (__builtin_mul_overflow(n, m, &total)) total = SIZE_MAX;
-        record_alloc(op::calloc, p, total, 0);
+        record_alloc(op::calloc, p, total, 0, HK_FRAME);
     }
     return p;
 }
@@ -81,7 +81,7 @@ void* realloc_bootstrap_block(void* p, std::size_t n, op o, bool record) noexcep
         const std::size_t old = bootstrap_size(p);
         std::memcpy(q, p, old < n ? old : n);
     }
-    if (record) record_alloc(o, q, n, 0);
+    if (record) record_alloc(o, q, n, 0, 0);
     return q;
 }
 
@@ -95,7 +95,7 @@ HK_API void* realloc(void* p, std::size_t n) noexcept {
     }
     if (p != nullptr && bootstrap_owns(p)) return realloc_bootstrap_block(p, n, op::realloc, record_now());
     void* q = next_table.realloc(p, n);
-    if (record_now()) record_realloc(op::realloc, p, q, n);
+    if (record_now()) record_realloc(op::realloc, p, q, n, HK_FRAME);
     return q;
 }
 
@@ -107,7 +107,7 @@ HK_API void* reallocarray(void* p, std::size_t n, std::size_t m) noexcept {
     void* q = next_table.reallocarray(p, n, m);
     if (record_now()) {
         if (__builtin_mul_overflow(n, m, &total)) total = SIZE_MAX;
-        record_realloc(op::reallocarray, p, q, total);
+        record_realloc(op::reallocarray, p, q, total, HK_FRAME);
     }
     return q;
 }
@@ -120,34 +120,34 @@ HK_API int posix_memalign(void** out, std::size_t align, std::size_t n) noexcept
         return 0;
     }
     const int rc = next_table.posix_memalign(out, align, n);
-    if (record_now()) record_alloc(op::posix_memalign, rc == 0 ? *out : nullptr, n, align);
+    if (record_now()) record_alloc(op::posix_memalign, rc == 0 ? *out : nullptr, n, align, HK_FRAME);
     return rc;
 }
 
 HK_API void* aligned_alloc(std::size_t align, std::size_t n) noexcept {
     if (!ready() && bootstrapping()) return bootstrap_alloc(n, align);
     void* p = next_table.aligned_alloc(align, n);
-    if (record_now()) record_alloc(op::aligned_alloc, p, n, align);
+    if (record_now()) record_alloc(op::aligned_alloc, p, n, align, HK_FRAME);
     return p;
 }
 
 HK_API void* memalign(std::size_t align, std::size_t n) noexcept {
     if (!ready() && bootstrapping()) return bootstrap_alloc(n, align);
     void* p = next_table.memalign(align, n);
-    if (record_now()) record_alloc(op::memalign, p, n, align);
+    if (record_now()) record_alloc(op::memalign, p, n, align, HK_FRAME);
     return p;
 }
 
 HK_API void* valloc(std::size_t n) noexcept {
     if (!ready()) resolve_next();
     void* p = next_table.valloc(n);
-    if (record_now()) record_alloc(op::valloc, p, n, 0);
+    if (record_now()) record_alloc(op::valloc, p, n, 0, HK_FRAME);
     return p;
 }
 
 HK_API void* pvalloc(std::size_t n) noexcept {
     if (!ready()) resolve_next();
     void* p = next_table.pvalloc(n);
-    if (record_now()) record_alloc(op::pvalloc, p, n, 0);
+    if (record_now()) record_alloc(op::pvalloc, p, n, 0, HK_FRAME);
     return p;
 }

@@ -32,28 +32,56 @@ namespace heapkit::trace::recorder {
 namespace {
 
 enum form : int {
-    f_new, f_new_array, f_new_nothrow, f_new_array_nothrow,
-    f_new_aligned, f_new_array_aligned, f_new_aligned_nothrow, f_new_array_aligned_nothrow,
-    f_delete, f_delete_array, f_delete_aligned, f_delete_array_aligned,
-    f_delete_sized, f_delete_array_sized, f_delete_sized_aligned, f_delete_array_sized_aligned,
-    f_delete_nothrow, f_delete_array_nothrow, f_delete_aligned_nothrow, f_delete_array_aligned_nothrow,
+    f_new,
+    f_new_array,
+    f_new_nothrow,
+    f_new_array_nothrow,
+    f_new_aligned,
+    f_new_array_aligned,
+    f_new_aligned_nothrow,
+    f_new_array_aligned_nothrow,
+    f_delete,
+    f_delete_array,
+    f_delete_aligned,
+    f_delete_array_aligned,
+    f_delete_sized,
+    f_delete_array_sized,
+    f_delete_sized_aligned,
+    f_delete_array_sized_aligned,
+    f_delete_nothrow,
+    f_delete_array_nothrow,
+    f_delete_aligned_nothrow,
+    f_delete_array_aligned_nothrow,
     f_count
 };
 
 constexpr const char* names[f_count] = {
-    "_Znwm", "_Znam", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t",
-    "_ZnwmSt11align_val_t", "_ZnamSt11align_val_t", "_ZnwmSt11align_val_tRKSt9nothrow_t",
+    "_Znwm",
+    "_Znam",
+    "_ZnwmRKSt9nothrow_t",
+    "_ZnamRKSt9nothrow_t",
+    "_ZnwmSt11align_val_t",
+    "_ZnamSt11align_val_t",
+    "_ZnwmSt11align_val_tRKSt9nothrow_t",
     "_ZnamSt11align_val_tRKSt9nothrow_t",
-    "_ZdlPv", "_ZdaPv", "_ZdlPvSt11align_val_t", "_ZdaPvSt11align_val_t",
-    "_ZdlPvm", "_ZdaPvm", "_ZdlPvmSt11align_val_t", "_ZdaPvmSt11align_val_t",
-    "_ZdlPvRKSt9nothrow_t", "_ZdaPvRKSt9nothrow_t", "_ZdlPvSt11align_val_tRKSt9nothrow_t",
+    "_ZdlPv",
+    "_ZdaPv",
+    "_ZdlPvSt11align_val_t",
+    "_ZdaPvSt11align_val_t",
+    "_ZdlPvm",
+    "_ZdaPvm",
+    "_ZdlPvmSt11align_val_t",
+    "_ZdaPvmSt11align_val_t",
+    "_ZdlPvRKSt9nothrow_t",
+    "_ZdaPvRKSt9nothrow_t",
+    "_ZdlPvSt11align_val_tRKSt9nothrow_t",
     "_ZdaPvSt11align_val_tRKSt9nothrow_t",
 };
 
 constexpr const char* cxx_runtimes[] = {"libstdc++.so.6", "libc++.so.1", "libc++abi.so.1"};
 
 struct target {
-    std::atomic<void*> fn{nullptr};  // the next definition, once found
+    std::atomic<void*> fn{nullptr};     // the next definition, once found
     std::uintptr_t begin = 0, end = 0;  // its extent ([fn, fn + st_size))
 };
 constinit target targets[f_count];
@@ -80,7 +108,8 @@ void* find(const char* name) noexcept {
         Dl_info info;
         ElfW(Sym)* sym = nullptr;
         std::uintptr_t b = reinterpret_cast<std::uintptr_t>(f), e = b + 1;
-        if (::dladdr1(f, &info, reinterpret_cast<void**>(&sym), RTLD_DL_SYMENT) != 0 && sym != nullptr && sym->st_size != 0)
+        if (::dladdr1(f, &info, reinterpret_cast<void**>(&sym), RTLD_DL_SYMENT) != 0 && sym != nullptr &&
+            sym->st_size != 0)
             e = b + sym->st_size;
         targets[k].begin = b;
         targets[k].end = e;
@@ -111,7 +140,8 @@ struct forwarding {
 };
 
 [[noreturn]] void out_of_memory() noexcept {
-    static const char msg[] = "heapkit-profile: operator new failed and no C++ runtime was found to throw std::bad_alloc\n";
+    static const char msg[] =
+        "heapkit-profile: operator new failed and no C++ runtime was found to throw std::bad_alloc\n";
     (void)!::write(2, msg, sizeof msg - 1);
     ::abort();
 }
@@ -133,7 +163,7 @@ constexpr std::nothrow_t nothrow_tag{};
 inline bool record_here(std::uintptr_t ret) noexcept { return should_record() && !inner_call(ret); }
 #define HK_RET reinterpret_cast<std::uintptr_t>(__builtin_return_address(0))
 
-inline void* new_plain(form k, op o, std::size_t n, std::uintptr_t ret) {
+inline void* new_plain(form k, op o, std::size_t n, std::uintptr_t ret, std::uintptr_t frame) {
     void* p;
     if (auto f = next_of<new_fn>(k); f != nullptr) {
         forwarding fw;
@@ -142,11 +172,11 @@ inline void* new_plain(form k, op o, std::size_t n, std::uintptr_t ret) {
         p = next().malloc(n);
         if (p == nullptr) out_of_memory();
     }
-    if (record_here(ret)) record_alloc(o, p, n, 0);
+    if (record_here(ret)) record_alloc(o, p, n, 0, frame);
     return p;
 }
 
-inline void* new_nothrow(form k, op o, std::size_t n, std::uintptr_t ret) noexcept {
+inline void* new_nothrow(form k, op o, std::size_t n, std::uintptr_t ret, std::uintptr_t frame) noexcept {
     void* p;
     if (auto f = next_of<new_nothrow_fn>(k); f != nullptr) {
         forwarding fw;
@@ -154,39 +184,43 @@ inline void* new_nothrow(form k, op o, std::size_t n, std::uintptr_t ret) noexce
     } else {
         p = next().malloc(n);
     }
-    if (record_here(ret)) record_alloc(o, p, n, 0);
+    if (record_here(ret)) record_alloc(o, p, n, 0, frame);
     return p;
 }
 
-inline void* new_aligned(form k, op o, std::size_t n, std::align_val_t al, std::uintptr_t ret) {
+inline void* new_aligned(form k, op o, std::size_t n, std::align_val_t al, std::uintptr_t ret, std::uintptr_t frame) {
     void* p;
     if (auto f = next_of<new_aligned_fn>(k); f != nullptr) {
         forwarding fw;
         p = f(n, al);
     } else {
-        p = next().aligned_alloc(static_cast<std::size_t>(al), (n + static_cast<std::size_t>(al) - 1) & ~(static_cast<std::size_t>(al) - 1));
+        p = next().aligned_alloc(static_cast<std::size_t>(al),
+                                 (n + static_cast<std::size_t>(al) - 1) & ~(static_cast<std::size_t>(al) - 1));
         if (p == nullptr) out_of_memory();
     }
-    if (record_here(ret)) record_alloc(o, p, n, static_cast<std::size_t>(al));
+    if (record_here(ret)) record_alloc(o, p, n, static_cast<std::size_t>(al), frame);
     return p;
 }
 
-inline void* new_aligned_nothrow(form k, op o, std::size_t n, std::align_val_t al, std::uintptr_t ret) noexcept {
+inline void* new_aligned_nothrow(form k, op o, std::size_t n, std::align_val_t al, std::uintptr_t ret,
+                                 std::uintptr_t frame) noexcept {
     void* p;
     if (auto f = next_of<new_aligned_nothrow_fn>(k); f != nullptr) {
         forwarding fw;
         p = f(n, al, nothrow_tag);
     } else {
-        p = next().aligned_alloc(static_cast<std::size_t>(al), (n + static_cast<std::size_t>(al) - 1) & ~(static_cast<std::size_t>(al) - 1));
+        p = next().aligned_alloc(static_cast<std::size_t>(al),
+                                 (n + static_cast<std::size_t>(al) - 1) & ~(static_cast<std::size_t>(al) - 1));
     }
-    if (record_here(ret)) record_alloc(o, p, n, static_cast<std::size_t>(al));
+    if (record_here(ret)) record_alloc(o, p, n, static_cast<std::size_t>(al), frame);
     return p;
 }
 
 template <class F, class... Args>
-inline void delete_any(form k, op o, std::uintptr_t ret, void* p, std::size_t size, std::size_t align, Args... args) noexcept {
+inline void delete_any(form k, op o, std::uintptr_t ret, std::uintptr_t frame, void* p, std::size_t size,
+                       std::size_t align, Args... args) noexcept {
     if (p == nullptr) return;
-    if (record_here(ret)) record_free(o, p, size, align);
+    if (record_here(ret)) record_free(o, p, size, align, frame);
     if (auto f = next_of<F>(k); f != nullptr) {
         forwarding fw;
         f(p, args...);
@@ -210,63 +244,67 @@ bool in_cxx_runtime(std::uintptr_t ret) noexcept {
 using namespace heapkit::trace;
 using namespace heapkit::trace::recorder;
 
-HK_CXX void* operator new(std::size_t n) { return new_plain(f_new, op::new_, n, HK_RET); }
-HK_CXX void* operator new[](std::size_t n) { return new_plain(f_new_array, op::new_array, n, HK_RET); }
+HK_CXX void* operator new(std::size_t n) { return new_plain(f_new, op::new_, n, HK_RET, HK_FRAME); }
+HK_CXX void* operator new[](std::size_t n) { return new_plain(f_new_array, op::new_array, n, HK_RET, HK_FRAME); }
 HK_CXX void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    return new_nothrow(f_new_nothrow, op::new_nothrow, n, HK_RET);
+    return new_nothrow(f_new_nothrow, op::new_nothrow, n, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    return new_nothrow(f_new_array_nothrow, op::new_array_nothrow, n, HK_RET);
+    return new_nothrow(f_new_array_nothrow, op::new_array_nothrow, n, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new(std::size_t n, std::align_val_t al) {
-    return new_aligned(f_new_aligned, op::new_aligned, n, al, HK_RET);
+    return new_aligned(f_new_aligned, op::new_aligned, n, al, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new[](std::size_t n, std::align_val_t al) {
-    return new_aligned(f_new_array_aligned, op::new_array_aligned, n, al, HK_RET);
+    return new_aligned(f_new_array_aligned, op::new_array_aligned, n, al, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    return new_aligned_nothrow(f_new_aligned_nothrow, op::new_aligned_nothrow, n, al, HK_RET);
+    return new_aligned_nothrow(f_new_aligned_nothrow, op::new_aligned_nothrow, n, al, HK_RET, HK_FRAME);
 }
 HK_CXX void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    return new_aligned_nothrow(f_new_array_aligned_nothrow, op::new_array_aligned_nothrow, n, al, HK_RET);
+    return new_aligned_nothrow(f_new_array_aligned_nothrow, op::new_array_aligned_nothrow, n, al, HK_RET, HK_FRAME);
 }
 
-HK_CXX void operator delete(void* p) noexcept { delete_any<delete_fn>(f_delete, op::delete_, HK_RET, p, 0, 0); }
+HK_CXX void operator delete(void* p) noexcept {
+    delete_any<delete_fn>(f_delete, op::delete_, HK_RET, HK_FRAME, p, 0, 0);
+}
 HK_CXX void operator delete[](void* p) noexcept {
-    delete_any<delete_fn>(f_delete_array, op::delete_array, HK_RET, p, 0, 0);
+    delete_any<delete_fn>(f_delete_array, op::delete_array, HK_RET, HK_FRAME, p, 0, 0);
 }
 HK_CXX void operator delete(void* p, std::align_val_t al) noexcept {
-    delete_any<delete_aligned_fn>(f_delete_aligned, op::delete_aligned, HK_RET, p, 0, static_cast<std::size_t>(al), al);
+    delete_any<delete_aligned_fn>(f_delete_aligned, op::delete_aligned, HK_RET, HK_FRAME, p, 0,
+                                  static_cast<std::size_t>(al), al);
 }
 HK_CXX void operator delete[](void* p, std::align_val_t al) noexcept {
-    delete_any<delete_aligned_fn>(f_delete_array_aligned, op::delete_array_aligned, HK_RET, p, 0,
+    delete_any<delete_aligned_fn>(f_delete_array_aligned, op::delete_array_aligned, HK_RET, HK_FRAME, p, 0,
                                   static_cast<std::size_t>(al), al);
 }
 HK_CXX void operator delete(void* p, std::size_t n) noexcept {
-    delete_any<delete_sized_fn>(f_delete_sized, op::delete_sized, HK_RET, p, n, 0, n);
+    delete_any<delete_sized_fn>(f_delete_sized, op::delete_sized, HK_RET, HK_FRAME, p, n, 0, n);
 }
 HK_CXX void operator delete[](void* p, std::size_t n) noexcept {
-    delete_any<delete_sized_fn>(f_delete_array_sized, op::delete_array_sized, HK_RET, p, n, 0, n);
+    delete_any<delete_sized_fn>(f_delete_array_sized, op::delete_array_sized, HK_RET, HK_FRAME, p, n, 0, n);
 }
 HK_CXX void operator delete(void* p, std::size_t n, std::align_val_t al) noexcept {
-    delete_any<delete_sized_aligned_fn>(f_delete_sized_aligned, op::delete_sized_aligned, HK_RET, p, n,
+    delete_any<delete_sized_aligned_fn>(f_delete_sized_aligned, op::delete_sized_aligned, HK_RET, HK_FRAME, p, n,
                                         static_cast<std::size_t>(al), n, al);
 }
 HK_CXX void operator delete[](void* p, std::size_t n, std::align_val_t al) noexcept {
-    delete_any<delete_sized_aligned_fn>(f_delete_array_sized_aligned, op::delete_array_sized_aligned, HK_RET, p, n,
-                                        static_cast<std::size_t>(al), n, al);
+    delete_any<delete_sized_aligned_fn>(f_delete_array_sized_aligned, op::delete_array_sized_aligned, HK_RET, HK_FRAME,
+                                        p, n, static_cast<std::size_t>(al), n, al);
 }
 HK_CXX void operator delete(void* p, const std::nothrow_t&) noexcept {
-    delete_any<delete_nothrow_fn>(f_delete_nothrow, op::delete_nothrow, HK_RET, p, 0, 0, nothrow_tag);
+    delete_any<delete_nothrow_fn>(f_delete_nothrow, op::delete_nothrow, HK_RET, HK_FRAME, p, 0, 0, nothrow_tag);
 }
 HK_CXX void operator delete[](void* p, const std::nothrow_t&) noexcept {
-    delete_any<delete_nothrow_fn>(f_delete_array_nothrow, op::delete_array_nothrow, HK_RET, p, 0, 0, nothrow_tag);
+    delete_any<delete_nothrow_fn>(f_delete_array_nothrow, op::delete_array_nothrow, HK_RET, HK_FRAME, p, 0, 0,
+                                  nothrow_tag);
 }
 HK_CXX void operator delete(void* p, std::align_val_t al, const std::nothrow_t&) noexcept {
-    delete_any<delete_aligned_nothrow_fn>(f_delete_aligned_nothrow, op::delete_aligned_nothrow, HK_RET, p, 0,
+    delete_any<delete_aligned_nothrow_fn>(f_delete_aligned_nothrow, op::delete_aligned_nothrow, HK_RET, HK_FRAME, p, 0,
                                           static_cast<std::size_t>(al), al, nothrow_tag);
 }
 HK_CXX void operator delete[](void* p, std::align_val_t al, const std::nothrow_t&) noexcept {
-    delete_any<delete_aligned_nothrow_fn>(f_delete_array_aligned_nothrow, op::delete_array_aligned_nothrow, HK_RET, p,
-                                          0, static_cast<std::size_t>(al), al, nothrow_tag);
+    delete_any<delete_aligned_nothrow_fn>(f_delete_array_aligned_nothrow, op::delete_array_aligned_nothrow, HK_RET,
+                                          HK_FRAME, p, 0, static_cast<std::size_t>(al), al, nothrow_tag);
 }

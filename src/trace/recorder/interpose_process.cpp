@@ -110,14 +110,14 @@ extern char** environ;
 
 HK_API void* mmap(void* addr, std::size_t length, int prot, int flags, int fd, off_t offset) noexcept {
     void* p = n().mmap(addr, length, prot, flags, fd, offset);
-    if (p != MAP_FAILED && should_record_mapping()) record_mmap(p, length, prot, flags, fd);
+    if (p != MAP_FAILED && should_record_mapping()) record_mmap(p, length, prot, flags, fd, HK_FRAME);
     return p;
 }
 HK_API void* mmap64(void* addr, std::size_t length, int prot, int flags, int fd, off_t offset) noexcept
     __attribute__((alias("mmap")));
 
 HK_API int munmap(void* addr, std::size_t length) noexcept {
-    if (should_record_mapping()) record_munmap(addr, length);
+    if (should_record_mapping()) record_munmap(addr, length, HK_FRAME);
     return n().munmap(addr, length);
 }
 
@@ -130,7 +130,7 @@ HK_API void* mremap(void* old_addr, std::size_t old_length, std::size_t new_leng
         va_end(ap);
     }
     void* p = n().mremap(old_addr, old_length, new_length, flags, new_addr);
-    if (p != MAP_FAILED && should_record_mapping()) record_mremap(old_addr, old_length, p, new_length);
+    if (p != MAP_FAILED && should_record_mapping()) record_mremap(old_addr, old_length, p, new_length, HK_FRAME);
     return p;
 }
 

@@ -19,15 +19,15 @@ inline constexpr std::size_t max_segments = 16;
 inline constexpr std::size_t max_build_id = 64;
 
 struct known {
-    std::uintptr_t base;        // load bias
-    const void* phdr;           // with base: identifies the object while it is loaded
+    std::uintptr_t base;  // load bias
+    const void* phdr;     // with base: identifies the object while it is loaded
     std::uint64_t id;
-    bool seen;                  // in the current scan
+    bool seen;  // in the current scan
 };
 
 struct found {
     std::uintptr_t base;
-    const ElfW(Phdr)* phdr;
+    const ElfW(Phdr) * phdr;
     std::uint16_t phnum;
     const char* name;
 };
@@ -81,8 +81,8 @@ void announce(slot& s, const found& f, std::uint64_t id) noexcept {
     const std::size_t bid_len = build_id_of(f, bid);
     const std::string_view p(path, std::strlen(path));
     const std::string_view b(reinterpret_cast<const char*>(bid), bid_len);
-    const std::size_t max = small_record_max + p.size() + b.size() + 3 * max_varint_bytes +
-                            max_segments * 3 * max_varint_bytes;
+    const std::size_t max =
+        small_record_max + p.size() + b.size() + 3 * max_varint_bytes + max_segments * 3 * max_varint_bytes;
     append_event(s, max, [&](std::uint8_t* q, encoder& e, std::uint64_t seq, std::uint64_t t) {
         q = e.module_load(q, seq, t, id, f.base, p, b);
         std::uint8_t* nseg_at = q;

@@ -27,8 +27,9 @@ void lookup(F& f, const char* name) noexcept {
     f = reinterpret_cast<F>(::dlsym(RTLD_NEXT, name));
     if (f == nullptr) {
         // Only a broken C library lacks one of these: say so and stop (no allocator to forward to).
-        static const char msg[] = "heapkit-profile: dlsym(RTLD_NEXT) found no definition of a libc function; "
-                                  "is libheapkit-profile.so preloaded into a glibc program?\n";
+        static const char msg[] =
+            "heapkit-profile: dlsym(RTLD_NEXT) found no definition of a libc function; "
+            "is libheapkit-profile.so preloaded into a glibc program?\n";
         (void)!::write(2, msg, sizeof msg - 1);
         ::_exit(127);
     }

@@ -51,6 +51,10 @@ void futex_wake(std::uint32_t* word) noexcept;
 inline long current_tid() noexcept { return ::syscall(SYS_gettid); }
 inline long current_pid() noexcept { return ::syscall(SYS_getpid); }
 
+// The readable mapping of /proc/self/maps that contains `addr` (read with raw
+// system calls, a line at a time through a small buffer: no heap, no libc state).
+bool mapping_of(std::uintptr_t addr, std::uintptr_t& begin, std::uintptr_t& end) noexcept;
+
 // Small formatting without the heap: decimal of v at p, returns the end.
 char* put_decimal(char* p, std::uint64_t v) noexcept;
 // Copies the NUL-terminated s at p (at most cap - 1 bytes, NUL-terminated); returns the end (at the NUL).

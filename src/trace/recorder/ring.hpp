@@ -47,10 +47,10 @@ inline bool cas_local(std::uint64_t* p, std::uint64_t expected, std::uint64_t de
 }
 
 struct ring {
-    std::uint8_t* data = nullptr;           // ring_bytes, mmap'ed; nullptr until the slot's first use
-    std::uint64_t reserve = 0;              // producer: end of the reserved bytes (only its thread writes it)
-    std::uint64_t consumed_seen = 0;        // producer: `consumed` as last read (<= consumed)
-    std::uint32_t nesting = 0;              // producer: appends in progress on the thread (signals nest)
+    std::uint8_t* data = nullptr;             // ring_bytes, mmap'ed; nullptr until the slot's first use
+    std::uint64_t reserve = 0;                // producer: end of the reserved bytes (only its thread writes it)
+    std::uint64_t consumed_seen = 0;          // producer: `consumed` as last read (<= consumed)
+    std::uint32_t nesting = 0;                // producer: appends in progress on the thread (signals nest)
     std::atomic<std::uint64_t> committed{0};  // producer -> consumer: bytes before it are complete
     // For the consumer's copying fast path (writer.cpp): where the padding before
     // each wrap starts (indexed by the wrap's parity), and the end of the last
@@ -61,7 +61,8 @@ struct ring {
     std::atomic<std::uint64_t> irregular_until{0};
 
     void mark_irregular(std::uint64_t until) noexcept {
-        if (irregular_until.load(std::memory_order_relaxed) < until) irregular_until.store(until, std::memory_order_relaxed);
+        if (irregular_until.load(std::memory_order_relaxed) < until)
+            irregular_until.store(until, std::memory_order_relaxed);
     }
     alignas(64) std::atomic<std::uint64_t> consumed{0};  // consumer -> producer: bytes before it may be overwritten
                                                          // (a line of its own: the consumer writes it)

@@ -34,11 +34,11 @@ constexpr const char* recorder_name = "heapkit-profile 1";
 
 spinlock prepare_lock;
 std::uint64_t start_realtime_ns = 0, start_monotonic_ns = 0;
-char output_base[PATH_MAX];       // HEAPKIT_PROFILE_OUTPUT or the default
-char trace_path[PATH_MAX];        // this process's file
-char parent_trace[PATH_MAX];      // the forking process's file (a fork child)
-char previous_trace[PATH_MAX];    // this pid's file before exec
-char previous_env[PATH_MAX + 64]; // "HEAPKIT_PROFILE_PREVIOUS_TRACE=<pid>:<trace_path>"
+char output_base[PATH_MAX];        // HEAPKIT_PROFILE_OUTPUT or the default
+char trace_path[PATH_MAX];         // this process's file
+char parent_trace[PATH_MAX];       // the forking process's file (a fork child)
+char previous_trace[PATH_MAX];     // this pid's file before exec
+char previous_env[PATH_MAX + 64];  // "HEAPKIT_PROFILE_PREVIOUS_TRACE=<pid>:<trace_path>"
 int exit_status = 0;
 bool exit_status_known = false;
 pthread_key_t thread_key;
@@ -99,9 +99,9 @@ void write_process_record() noexcept {
     for (long i = 0; i < argn; ++i)
         if (args[i] == '\0') ++argc;
     if (argn > 0 && args[argn - 1] != '\0') ++argc;  // a truncated last argument
-    std::uint8_t* p = encoder::process_head(buf, static_cast<std::uint64_t>(current_pid()),
-                                            static_cast<std::uint64_t>(::getppid()), start_realtime_ns,
-                                            start_monotonic_ns, std::string_view(exe, std::strlen(exe)), argc);
+    std::uint8_t* p =
+        encoder::process_head(buf, static_cast<std::uint64_t>(current_pid()), static_cast<std::uint64_t>(::getppid()),
+                              start_realtime_ns, start_monotonic_ns, std::string_view(exe, std::strlen(exe)), argc);
     for (long i = 0; i < argn;) {
         long j = i;
         while (j < argn && args[j] != '\0') ++j;
@@ -128,8 +128,9 @@ void make_previous_env() noexcept {
 bool open_trace(bool try_base) noexcept {
     const int fd = writer_open_file(output_base, try_base, session_pid, trace_path, sizeof trace_path);
     if (fd < 0) {
-        static const char msg[] = "heapkit-profile: cannot create the trace file (HEAPKIT_PROFILE_OUTPUT, or "
-                                  "heapkit-profile.*.hkt in the current directory); recording nothing\n";
+        static const char msg[] =
+            "heapkit-profile: cannot create the trace file (HEAPKIT_PROFILE_OUTPUT, or "
+            "heapkit-profile.*.hkt in the current directory); recording nothing\n";
         (void)!::write(2, msg, sizeof msg - 1);
         trace_path[0] = '\0';
         return false;

@@ -16,11 +16,15 @@ namespace heapkit::trace::recorder {
 struct spinlock {
     std::atomic<int> held{0};  // 1 while a thread is inside
 
-    bool try_lock() noexcept { return held.load(std::memory_order_relaxed) == 0 && held.exchange(1, std::memory_order_acquire) == 0; }
+    bool try_lock() noexcept {
+        return held.load(std::memory_order_relaxed) == 0 && held.exchange(1, std::memory_order_acquire) == 0;
+    }
     void lock() noexcept {
         for (unsigned spins = 0; !try_lock(); ++spins) {
-            if (spins < 64) __builtin_ia32_pause();
-            else ::sched_yield();
+            if (spins < 64)
+                __builtin_ia32_pause();
+            else
+                ::sched_yield();
         }
     }
     void unlock() noexcept { held.store(0, std::memory_order_release); }

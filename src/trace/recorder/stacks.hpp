@@ -28,15 +28,17 @@ namespace heapkit::trace::recorder {
 // HEAPKIT_PROFILE_UNWINDER=backtrace (default: libunwind's unw_backtrace with its
 // per-thread cache) | step (an unw_step loop) | fp (saved frame pointers: only
 // right for code built with them) | none (every stack empty): for measuring
-// the unwinders against each other, not for users.
+// the unwinders against each other, not for users. A ",norepeat" suffix turns
+// off the repeated-stack fast path (to check that it changes no stack).
 void stacks_choose_unwinder(const char* name) noexcept;
 
 // Records the frames' range of the recorder's own code (skipped) and sets libunwind's caching.
 void stacks_init() noexcept;
 
 // The stack id of the calling thread's current call (stack_node records for
-// new nodes go to s's ring first).
-std::uint64_t current_stack(slot& s) noexcept;
+// new nodes go to s's ring first). `frame`: the interposer's frame address
+// (0: unknown), for the repeated-stack fast path (stacks.cpp).
+std::uint64_t current_stack(slot& s, std::uintptr_t frame) noexcept;
 
 // Forgets every node (see above).
 void stacks_invalidate() noexcept;

@@ -65,6 +65,11 @@ slot* take_slot() noexcept {
             !s.state.compare_exchange_strong(expected, slot_state::live, std::memory_order_acq_rel))
             continue;
         s.id = id;
+        s.stack_lo = s.stack_hi = 0;  // a new owner: its own stack, and no recent stacks of the previous one
+        s.stack_tried = false;
+        s.cache.depth = 0;
+        s.cache.epoch = 0;
+        if (s.nodes != nullptr) *static_cast<std::uint64_t*>(s.nodes) = 0;  // node_cache::epoch: stale
         if (!ensure_ring(s)) {
             s.state.store(slot_state::free, std::memory_order_release);
             return nullptr;

@@ -56,20 +56,22 @@ struct slot {
     std::atomic<std::uint32_t> gen{0};  // odd: a sequence number taken, its record not committed yet
     std::uint32_t id = 0;               // index in the table
     ring r;
-    encoder enc;                          // producer: delta state of the ring's stream
-    decode_state wr;                      // consumer
-    std::atomic<std::uint64_t> lost{0};   // events this slot's producers could not append
-    bool nudged = false;                  // the producer woke the writer; the writer clears it when it drains
-    spinlock shared_lock;                 // the shared slot only: serialises its producers
-    stack_cache cache;                    // producer (stacks.cpp)
-    void* nodes = nullptr;                // producer: its trie node cache (stacks.cpp), mapped at first use
+    encoder enc;                                // producer: delta state of the ring's stream
+    decode_state wr;                            // consumer
+    std::atomic<std::uint64_t> lost{0};         // events this slot's producers could not append
+    bool nudged = false;                        // the producer woke the writer; the writer clears it when it drains
+    spinlock shared_lock;                       // the shared slot only: serialises its producers
+    stack_cache cache;                          // producer (stacks.cpp)
+    void* nodes = nullptr;                      // producer: its trie node cache (stacks.cpp), mapped at first use
+    std::uintptr_t stack_lo = 0, stack_hi = 0;  // producer: the owning thread's stack (0: unknown)
+    bool stack_tried = false;                   // producer: stack_lo/hi were looked for
 };
 
 // Per-thread recorder state (initial-exec TLS: no allocation, usable in signal handlers).
 struct thread_state {
-    slot* s = nullptr;           // this thread's slot, nullptr before its first event (or after its end)
-    std::uint32_t recording = 0; // > 0: inside the recorder on this thread (a nested call is a signal handler's)
-    std::uint32_t internal = 0;  // > 0: the recorder itself calls out (dlsym, pthread_create): unrecorded
+    slot* s = nullptr;             // this thread's slot, nullptr before its first event (or after its end)
+    std::uint32_t recording = 0;   // > 0: inside the recorder on this thread (a nested call is a signal handler's)
+    std::uint32_t internal = 0;    // > 0: the recorder itself calls out (dlsym, pthread_create): unrecorded
     std::uint32_t unwinding = 0;   // > 0: inside libunwind (its mmap/munmap calls are its caches: unrecorded)
     std::uint32_t in_cxx = 0;      // forwarding to the C++ runtime's operator new/delete (may stay set after a throw)
     std::int64_t sample_left = 0;  // bytes until the next sampled allocation (sampling on)

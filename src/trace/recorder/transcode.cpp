@@ -49,108 +49,108 @@ std::uint8_t* one(std::uint8_t kind, cursor& c, decode_state& st, encoder& e, st
         return s;
     };
     switch (static_cast<record>(kind)) {
-    case record::alloc: {
-        const op o = static_cast<op>(c.u8());
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), a = c.addr(st), size = c.v();
-        const std::uint64_t align = op_has_align(o) ? c.v() : 0;
-        const std::uint64_t stack = c.v();
-        return c.ok ? e.alloc(out, o, seq, t, a, size, align, stack) : out;
-    }
-    case record::free: {
-        const op o = static_cast<op>(c.u8());
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), a = c.addr(st);
-        const std::uint64_t size = op_has_size(o) ? c.v() : 0;
-        const std::uint64_t align = op_has_align(o) ? c.v() : 0;
-        const std::uint64_t stack = c.v();
-        return c.ok ? e.free(out, o, seq, t, a, size, align, stack) : out;
-    }
-    case record::realloc: {
-        const op o = static_cast<op>(c.u8());
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), old_addr = c.addr(st), new_addr = c.addr(st);
-        const std::uint64_t size = c.v(), stack = c.v();
-        return c.ok ? e.realloc(out, o, seq, t, old_addr, new_addr, size, stack) : out;
-    }
-    case record::mmap: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), a = c.addr(st), len = c.v(), prot = c.v(),
-                            flags = c.v();
-        const std::int64_t fd = unzigzag(c.v());
-        const std::uint64_t stack = c.v();
-        return c.ok ? e.mmap(out, seq, t, a, len, prot, flags, fd, stack) : out;
-    }
-    case record::munmap: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), a = c.addr(st), len = c.v(), stack = c.v();
-        return c.ok ? e.munmap(out, seq, t, a, len, stack) : out;
-    }
-    case record::mremap: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), old_addr = c.addr(st), old_len = c.v(),
-                            new_addr = c.addr(st), new_len = c.v(), stack = c.v();
-        return c.ok ? e.mremap(out, seq, t, old_addr, old_len, new_addr, new_len, stack) : out;
-    }
-    case record::main_start: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st);
-        return c.ok ? e.main_start(out, seq, t) : out;
-    }
-    case record::fork: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), pid = c.v();
-        const std::string_view path = c.str();
-        return c.ok ? e.fork(out, seq, t, pid, path) : out;
-    }
-    case record::exec: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st);
-        const std::string_view path = c.str();
-        return c.ok ? e.exec(out, seq, t, path) : out;
-    }
-    case record::thread_start: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), slot_id = c.v(), tid = c.v();
-        const std::string_view name = c.str();
-        return c.ok ? e.thread_start(out, seq, t, static_cast<std::uint32_t>(slot_id), tid, name) : out;
-    }
-    case record::thread_end: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), slot_id = c.v();
-        return c.ok ? e.thread_end(out, seq, t, static_cast<std::uint32_t>(slot_id)) : out;
-    }
-    case record::module_load: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), id = c.v(), base = c.v();
-        const std::string_view path = c.str(), build_id = c.str();
-        const std::uint64_t nseg = c.v();
-        if (!c.ok || nseg > 64) {
-            c.ok = false;
+        case record::alloc: {
+            const op o = static_cast<op>(c.u8());
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), a = c.addr(st), size = c.v();
+            const std::uint64_t align = op_has_align(o) ? c.v() : 0;
+            const std::uint64_t stack = c.v();
+            return c.ok ? e.alloc(out, o, seq, t, a, size, align, stack) : out;
+        }
+        case record::free: {
+            const op o = static_cast<op>(c.u8());
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), a = c.addr(st);
+            const std::uint64_t size = op_has_size(o) ? c.v() : 0;
+            const std::uint64_t align = op_has_align(o) ? c.v() : 0;
+            const std::uint64_t stack = c.v();
+            return c.ok ? e.free(out, o, seq, t, a, size, align, stack) : out;
+        }
+        case record::realloc: {
+            const op o = static_cast<op>(c.u8());
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), old_addr = c.addr(st), new_addr = c.addr(st);
+            const std::uint64_t size = c.v(), stack = c.v();
+            return c.ok ? e.realloc(out, o, seq, t, old_addr, new_addr, size, stack) : out;
+        }
+        case record::mmap: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), a = c.addr(st), len = c.v(), prot = c.v(),
+                                flags = c.v();
+            const std::int64_t fd = unzigzag(c.v());
+            const std::uint64_t stack = c.v();
+            return c.ok ? e.mmap(out, seq, t, a, len, prot, flags, fd, stack) : out;
+        }
+        case record::munmap: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), a = c.addr(st), len = c.v(), stack = c.v();
+            return c.ok ? e.munmap(out, seq, t, a, len, stack) : out;
+        }
+        case record::mremap: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), old_addr = c.addr(st), old_len = c.v(),
+                                new_addr = c.addr(st), new_len = c.v(), stack = c.v();
+            return c.ok ? e.mremap(out, seq, t, old_addr, old_len, new_addr, new_len, stack) : out;
+        }
+        case record::main_start: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st);
+            return c.ok ? e.main_start(out, seq, t) : out;
+        }
+        case record::fork: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), pid = c.v();
+            const std::string_view path = c.str();
+            return c.ok ? e.fork(out, seq, t, pid, path) : out;
+        }
+        case record::exec: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st);
+            const std::string_view path = c.str();
+            return c.ok ? e.exec(out, seq, t, path) : out;
+        }
+        case record::thread_start: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), slot_id = c.v(), tid = c.v();
+            const std::string_view name = c.str();
+            return c.ok ? e.thread_start(out, seq, t, static_cast<std::uint32_t>(slot_id), tid, name) : out;
+        }
+        case record::thread_end: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), slot_id = c.v();
+            return c.ok ? e.thread_end(out, seq, t, static_cast<std::uint32_t>(slot_id)) : out;
+        }
+        case record::module_load: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), id = c.v(), base = c.v();
+            const std::string_view path = c.str(), build_id = c.str();
+            const std::uint64_t nseg = c.v();
+            if (!c.ok || nseg > 64) {
+                c.ok = false;
+                return out;
+            }
+            std::uint64_t seg[64][3];
+            for (std::uint64_t i = 0; i < nseg; ++i) {
+                seg[i][0] = c.v();
+                seg[i][1] = c.v();
+                seg[i][2] = c.v();
+            }
+            if (!c.ok) return out;
+            out = e.module_load(out, seq, t, id, base, path, build_id);
+            out = put_varint(out, nseg);
+            for (std::uint64_t i = 0; i < nseg; ++i)
+                out = encoder::module_segment(out, seg[i][0], seg[i][1], static_cast<std::uint32_t>(seg[i][2]));
             return out;
         }
-        std::uint64_t seg[64][3];
-        for (std::uint64_t i = 0; i < nseg; ++i) {
-            seg[i][0] = c.v();
-            seg[i][1] = c.v();
-            seg[i][2] = c.v();
+        case record::module_unload: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st), id = c.v();
+            return c.ok ? e.module_unload(out, seq, t, id) : out;
         }
-        if (!c.ok) return out;
-        out = e.module_load(out, seq, t, id, base, path, build_id);
-        out = put_varint(out, nseg);
-        for (std::uint64_t i = 0; i < nseg; ++i)
-            out = encoder::module_segment(out, seg[i][0], seg[i][1], static_cast<std::uint32_t>(seg[i][2]));
-        return out;
-    }
-    case record::module_unload: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st), id = c.v();
-        return c.ok ? e.module_unload(out, seq, t, id) : out;
-    }
-    case record::end: {
-        const std::uint64_t seq = note(c.seq(st)), t = c.time(st);
-        const std::uint8_t how = c.u8();
-        const std::int64_t status = unzigzag(c.v());
-        return c.ok ? e.end(out, seq, t, static_cast<end_how>(how), status) : out;
-    }
-    case record::stack_node: {
-        const std::uint64_t id = c.v(), parent = c.v(), ip = c.v();
-        return c.ok ? encoder::stack_node(out, id, parent, ip) : out;
-    }
-    case record::lost: {
-        const std::uint64_t n = c.v();
-        return c.ok ? encoder::lost(out, n) : out;
-    }
-    default:
-        c.ok = false;
-        return out;
+        case record::end: {
+            const std::uint64_t seq = note(c.seq(st)), t = c.time(st);
+            const std::uint8_t how = c.u8();
+            const std::int64_t status = unzigzag(c.v());
+            return c.ok ? e.end(out, seq, t, static_cast<end_how>(how), status) : out;
+        }
+        case record::stack_node: {
+            const std::uint64_t id = c.v(), parent = c.v(), ip = c.v();
+            return c.ok ? encoder::stack_node(out, id, parent, ip) : out;
+        }
+        case record::lost: {
+            const std::uint64_t n = c.v();
+            return c.ok ? encoder::lost(out, n) : out;
+        }
+        default:
+            c.ok = false;
+            return out;
     }
 }
 

@@ -26,8 +26,8 @@ namespace heapkit::trace::recorder {
 
 // Where records go: a buffer, its encoder and the first event's seq.
 struct chunk_out {
-    std::uint8_t* at;          // the next byte to write
-    std::uint8_t* limit;       // records are written only while at + 256 <= limit
+    std::uint8_t* at;     // the next byte to write
+    std::uint8_t* limit;  // records are written only while at + 256 <= limit
     encoder enc;
     std::uint64_t first_seq = 0;  // 0: no event yet
     std::uint64_t dropped = 0;    // records that found no room (counted lost)

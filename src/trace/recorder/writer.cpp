@@ -17,9 +17,10 @@
 #include <cstring>
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 
 namespace heapkit::trace::recorder {
 namespace {
@@ -32,13 +33,13 @@ constexpr std::uint64_t inflight_patience_ns = 200'000'000;
 spinlock drain_lock;
 spinlock start_lock;  // serialises writer_start (and is held across fork)
 int fd = -1;
-dev_t fd_dev = 0;     // the trace file's identity: a program that dup2()s over our descriptor
-ino_t fd_ino = 0;     // must not get trace chunks in its own file
+dev_t fd_dev = 0;  // the trace file's identity: a program that dup2()s over our descriptor
+ino_t fd_ino = 0;  // must not get trace chunks in its own file
 ZSTD_CCtx* cctx = nullptr;
-std::uint8_t* raw = nullptr;     // raw_capacity
+std::uint8_t* raw = nullptr;  // raw_capacity
 constexpr std::size_t side_capacity = 256u << 10;
 std::uint8_t* side_raw = nullptr;  // side_capacity: signal handlers' records (transcode.hpp)
-std::uint8_t* packed = nullptr;  // ZSTD_compressBound(raw_capacity)
+std::uint8_t* packed = nullptr;    // ZSTD_compressBound(raw_capacity)
 std::size_t packed_capacity = 0;
 std::uint64_t last_rss = 0;
 bool write_failed = false;
@@ -47,7 +48,7 @@ std::atomic<bool> running{false};
 std::atomic<bool> stopping{false};
 pthread_t thread;
 std::uint32_t wake_word = 0;
-std::uint32_t rounds_done = 0;            // bumped after every round; producers waiting for room sleep on it
+std::uint32_t rounds_done = 0;  // bumped after every round; producers waiting for room sleep on it
 std::atomic<std::uint32_t> room_waiters{0};
 
 // zstd's memory: whole mappings, the size in front.
@@ -83,16 +84,32 @@ bool still_ours() noexcept {
     struct stat st {};
     if (::syscall(SYS_fstat, fd, &st) != 0 || st.st_dev != fd_dev || st.st_ino != fd_ino) {
         write_failed = true;
-        static const char msg[] = "heapkit-profile: the program closed or replaced the trace file's descriptor; "
-                                  "the trace ends here\n";
+        static const char msg[] =
+            "heapkit-profile: the program closed or replaced the trace file's descriptor; "
+            "the trace ends here\n";
         (void)!::write(2, msg, sizeof msg - 1);
         return false;
     }
     return true;
 }
 
+// Writes one chunk: header and payload in one writev (retried until whole).
+bool write_header_and_payload(const chunk_header& h, const std::uint8_t* payload, std::size_t n) noexcept {
+    iovec iov[2] = {{const_cast<chunk_header*>(&h), sizeof h}, {const_cast<std::uint8_t*>(payload), n}};
+    const long w = ::syscall(SYS_writev, fd, iov, 2);
+    if (w == static_cast<long>(sizeof h + n)) return true;
+    if (w < 0 && errno != EINTR) return false;
+    // a short write (or EINTR): the rest with plain writes
+    std::size_t done = w > 0 ? static_cast<std::size_t>(w) : 0;
+    if (done < sizeof h) {
+        if (!write_all(fd, reinterpret_cast<const std::uint8_t*>(&h) + done, sizeof h - done)) return false;
+        done = sizeof h;
+    }
+    return write_all(fd, payload + (done - sizeof h), n - (done - sizeof h));
+}
+
 void write_chunk(std::uint32_t slot_id, const std::uint8_t* data, std::size_t n, std::uint64_t first_seq) noexcept {
-    if (fd < 0 || n == 0 || write_failed || !still_ours()) return;
+    if (fd < 0 || n == 0 || write_failed) return;
     codec c = codec::zstd;
     const std::uint8_t* stored = packed;
     std::size_t stored_n = ZSTD_compress2(cctx, packed, packed_capacity, data, n);
@@ -103,7 +120,7 @@ void write_chunk(std::uint32_t slot_id, const std::uint8_t* data, std::size_t n,
     }
     const chunk_header h = make_chunk_header(c, slot_id, std::span<const std::uint8_t>(stored, stored_n),
                                              static_cast<std::uint32_t>(n), first_seq);
-    if (!write_all(fd, &h, sizeof h) || !write_all(fd, stored, stored_n)) {
+    if (!write_header_and_payload(h, stored, stored_n)) {
         write_failed = true;
         static const char msg[] = "heapkit-profile: write to the trace file failed; the trace ends here\n";
         (void)!::write(2, msg, sizeof msg - 1);
@@ -279,13 +296,14 @@ int writer_fd() noexcept { return fd; }
 
 void writer_write_meta(const std::uint8_t* data, std::size_t n) noexcept {
     lock_guard g(drain_lock);
-    if (!ensure_buffers()) return;
+    if (!ensure_buffers() || fd < 0 || !still_ours()) return;
     write_chunk(0, data, n, 0);
 }
 
 void drain_round(int end_how_plus_one, std::int64_t status) noexcept {
     lock_guard g(drain_lock);
     if (fd < 0 || !ensure_buffers()) return;
+    if (!write_failed) still_ours();  // checked once a round; after a failure rounds still empty the rings
     std::uint8_t meta[256];
     encoder e;
     std::uint8_t* m = meta;

@@ -38,12 +38,12 @@ void writer_write_meta(const std::uint8_t* raw, std::size_t n) noexcept;
 // One drain round (see above); `end_how_plus_one` != 0 appends an end record.
 void drain_round(int end_how_plus_one = 0, std::int64_t status = 0) noexcept;
 
-void writer_start() noexcept;       // the writer thread (idempotent; lazily restarted after fork)
-void writer_stop() noexcept;        // stops and joins it (idempotent)
+void writer_start() noexcept;  // the writer thread (idempotent; lazily restarted after fork)
+void writer_stop() noexcept;   // stops and joins it (idempotent)
 bool writer_running() noexcept;
 void writer_wake() noexcept;
 
-void writer_lock() noexcept;        // the drain lock, for pthread_atfork
+void writer_lock() noexcept;  // the drain lock, for pthread_atfork
 void writer_unlock() noexcept;
 void writer_after_fork() noexcept;  // the child: unlocked, no thread
 

@@ -8,6 +8,8 @@
  *   exit / _exit / abort / kill   end that way after allocating 1234
  *   dlopen PATH   dlopen, call alloc_in_lib (4321), dlclose, allocate 4322
  *   stdout    prints 1000 lines and exits 42
+ *   forkthreads  4 threads keep allocating while main forks 20 children
+ *             (each allocates 5556 bytes and exits 0); prints "children ok"
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -40,6 +42,16 @@ __attribute__((noinline, noclone)) static void deep(int n) {
     deep(n - 1);
     __asm__ volatile("" ::: "memory"); /* a real call per level, not a loop */
     free(p);
+}
+
+static volatile int stop_churn;
+static void* churn(void* arg) {
+    (void)arg;
+    while (!stop_churn) {  /* busy, but a bounded number of events */
+        for (int i = 0; i < 100; ++i) free(malloc(48));
+        usleep(200);
+    }
+    return NULL;
 }
 
 static void* forever(void* arg) {
@@ -140,6 +152,25 @@ int main(int argc, char** argv) {
         free(fn());
         dlclose(h);
         free(malloc(4322));
+        return 0;
+    }
+    if (strcmp(mode, "forkthreads") == 0) {
+        pthread_t t[4];
+        for (int i = 0; i < 4; ++i) pthread_create(&t[i], NULL, churn, NULL);
+        int ok = 0;
+        for (int i = 0; i < 20; ++i) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                free(malloc(5556));
+                exit(0);
+            }
+            int status;
+            waitpid(pid, &status, 0);
+            if (WIFEXITED(status) && WEXITSTATUS(status) == 0) ++ok;
+        }
+        stop_churn = 1;
+        for (int i = 0; i < 4; ++i) pthread_join(t[i], NULL);
+        printf(ok == 20 ? "children ok\n" : "children failed\n");
         return 0;
     }
     if (strcmp(mode, "stdout") == 0) {

@@ -17,22 +17,38 @@ namespace {
 
 const char* kind_name(record k) {
     switch (k) {
-    case record::alloc: return "alloc";
-    case record::free: return "free";
-    case record::realloc: return "realloc";
-    case record::mmap: return "mmap";
-    case record::munmap: return "munmap";
-    case record::mremap: return "mremap";
-    case record::rss: return "rss";
-    case record::main_start: return "main_start";
-    case record::fork: return "fork";
-    case record::exec: return "exec";
-    case record::thread_start: return "thread_start";
-    case record::thread_end: return "thread_end";
-    case record::module_load: return "module_load";
-    case record::module_unload: return "module_unload";
-    case record::end: return "end";
-    default: return "?";
+        case record::alloc:
+            return "alloc";
+        case record::free:
+            return "free";
+        case record::realloc:
+            return "realloc";
+        case record::mmap:
+            return "mmap";
+        case record::munmap:
+            return "munmap";
+        case record::mremap:
+            return "mremap";
+        case record::rss:
+            return "rss";
+        case record::main_start:
+            return "main_start";
+        case record::fork:
+            return "fork";
+        case record::exec:
+            return "exec";
+        case record::thread_start:
+            return "thread_start";
+        case record::thread_end:
+            return "thread_end";
+        case record::module_load:
+            return "module_load";
+        case record::module_unload:
+            return "module_unload";
+        case record::end:
+            return "end";
+        default:
+            return "?";
     }
 }
 
@@ -88,8 +104,8 @@ int main(int argc, char** argv) {
         }
         std::printf("\n");
     }
-    std::printf("summary events=%" PRIu64 " allocs=%" PRIu64 " frees=%" PRIu64 " reallocs=%" PRIu64 " alloc_bytes=%" PRIu64
-                " stacks=%zu modules=%zu threads=%zu lost=%" PRIu64 " complete=%d error=%s\n",
+    std::printf("summary events=%" PRIu64 " allocs=%" PRIu64 " frees=%" PRIu64 " reallocs=%" PRIu64
+                " alloc_bytes=%" PRIu64 " stacks=%zu modules=%zu threads=%zu lost=%" PRIu64 " complete=%d error=%s\n",
                 events, allocs, frees, reallocs, bytes, r.stack_count(), r.modules().size(), r.threads().size(),
                 r.lost_events(), r.complete() ? 1 : 0, r.error() ? r.error()->describe().c_str() : "none");
     return r.error() ? 1 : 0;

@@ -72,7 +72,10 @@ bool append_event(slot& s, std::size_t max, Encode&& encode) noexcept {
         s.lost.fetch_add(1, std::memory_order_relaxed);
     }
     if (outer) s.gen.store(g + 2, std::memory_order_release);
-    if (!nested && r.used_bytes() > ring_bytes / 2 && !s.nudged) nudge_writer(s);
+    // The cached `consumed` may be stale (it is refreshed only when room runs short): check the
+    // real figure before waking the writer, or every append after a drain would wake it again.
+    if (!nested && !s.nudged && r.used_bytes() > ring_bytes / 2 && r.used_bytes_now() > ring_bytes / 2)
+        nudge_writer(s);
     return ok;
 }
 

@@ -77,6 +77,11 @@ struct ring {
         return f;
     }
     std::size_t used_bytes() const noexcept { return static_cast<std::size_t>(reserve - consumed_seen); }
+    // used_bytes() after refreshing the cached `consumed` (the consumer may have emptied the ring since).
+    std::size_t used_bytes_now() noexcept {
+        consumed_seen = consumed.load(std::memory_order_acquire);
+        return used_bytes();
+    }
 
     // Reserves `max` contiguous bytes; nullptr when the ring lacks room (nothing reserved then).
     // On success `start` is the reservation's start position (before padding).

@@ -10,13 +10,16 @@ packages=(cmake ninja-build g++ pkg-config libgtest-dev libgmock-dev libbenchmar
           # the profiler (src/trace): unwinding, symbols, compression; its report checked by go tool pprof and chromium
           libunwind-dev libdw-dev libelf-dev libzstd-dev zlib1g-dev golang-go chromium
           # the Rust crate (bindings/rust): Debian's toolchain, Rust 1.63, used when no rustup one is on PATH
-          cargo rustc
-          # the browser test of the HTML report drives chromium with npm's playwright-core
-          nodejs npm)
+          cargo rustc)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The browser test of the HTML report drives chromium with npm's playwright-core: Debian's node and
+# npm only when the machine has none (a Node.js from elsewhere ships its own npm, which Debian's
+# npm package conflicts with).
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "heapkit: installing ${missing[*]}" >&2
   sudo_cmd=()

@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -34,18 +35,33 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from malloc_bench import PYTHON, PYTHON_SCRIPT, SQLITE_ROWS, TIME, sqlite_script  # noqa: E402
 
 
-def workloads(root, quick):
-    """name -> (argv, stdin text or None, extra env, description)."""
+def cc1plus_argv(gxx):
+    """The compiler proper's command line that `gxx` would run (from `g++ -###`): heaptrack
+    follows no exec'd child, so both tools are given cc1plus itself."""
+    out = subprocess.run(gxx[:1] + ["-###"] + gxx[1:], capture_output=True, text=True).stderr
+    for line in out.splitlines():
+        if "cc1plus" in line and line.startswith(" "):
+            return shlex.split(line)
+    sys.exit("cannot find cc1plus in the output of %s -###" % gxx[0])
+
+
+def workloads(root, quick, work):
+    """name -> (argv, stdin text or None, extra env, description). `work` holds python's script:
+    heaptrack's wrapper script does not pass a multi-line -c argument through intact."""
+    script = os.path.join(work, "python_workload.py")
+    with open(script, "w") as f:
+        f.write(PYTHON_SCRIPT)
     gxx_source = os.path.join(root, "tests", "alloc", "tlsf_test.cpp")
     gxx = ["g++", "-std=c++20", "-O2", "-I" + os.path.join(root, "include"), "-I" + os.path.join(root, "tests"),
-           "-c", gxx_source, "-o", os.devnull]
+           "-S", gxx_source, "-o", os.devnull]
     rows = SQLITE_ROWS // 10 if quick else SQLITE_ROWS
     return [
         ("sqlite", ["sqlite3", ":memory:"], sqlite_script(rows), {},
          "sqlite3 :memory:, %d inserts, two indexes, update, delete" % rows),
-        ("python", [PYTHON, "-I", "-c", PYTHON_SCRIPT, "0.1" if quick else "1"], None, {"PYTHONMALLOC": "malloc"},
+        # not -I: isolated mode ignores PYTHONMALLOC, and pymalloc would hide the allocations
+        ("python", [PYTHON, script, "0.1" if quick else "1"], None, {"PYTHONMALLOC": "malloc"},
          "python3 PYTHONMALLOC=malloc: dicts, lists, strings built and dropped"),
-        ("g++", gxx, None, {}, "g++ -O2 -c tests/alloc/tlsf_test.cpp (GoogleTest, typed tests)"),
+        ("g++", cc1plus_argv(gxx), None, {}, "cc1plus -O2 of tests/alloc/tlsf_test.cpp (GoogleTest, typed tests)"),
     ]
 
 
@@ -79,21 +95,16 @@ def trace_files(tool, trace):
 
 
 def heapkit_events(heapkit, files, env):
-    """Events in a heapkit trace, from the report's JSON summary."""
+    """Events in the first process's heapkit trace (the workloads here run one process), from the
+    report's JSON summary."""
     with tempfile.NamedTemporaryFile(suffix=".json") as js:
         subprocess.run([heapkit, "report", files[0], "--json", js.name], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, env=env)
         try:
             with open(js.name) as f:
-                data = json.load(f)
-        except (OSError, ValueError):
+                return json.load(f)["summary"]["events"]
+        except (OSError, ValueError, KeyError):
             return None
-    processes = data.get("processes", [data])
-    total = 0
-    for p in processes:
-        s = p.get("summary", p)
-        total += sum(s.get("calls", {}).values())
-    return total
 
 
 def heaptrack_events(text):
@@ -117,8 +128,8 @@ def main():
     if args.quick:
         args.rounds = 1
     tools = ["plain", "heapkit"] + ([] if args.no_heaptrack or not shutil.which("heaptrack") else ["heaptrack"])
-    wls = [w for w in workloads(args.root, args.quick) if not args.only or w[0] in args.only.split(",")]
     work = tempfile.mkdtemp(prefix="hk-profile-bench-")
+    wls = [w for w in workloads(args.root, args.quick, work) if not args.only or w[0] in args.only.split(",")]
     base_env = dict(os.environ)
     base_env.pop("LD_PRELOAD", None)
 

@@ -5,7 +5,7 @@
 //   - steady work: two threads each build an index (word -> positions) of a
 //     generated text, with many short-lived strings (temporary allocations);
 //   - a peak: both indexes alive at once, then merged and dropped;
-//   - a leak: remember_query() keeps every query in a list nobody frees.
+//   - a leak: remember_query() keeps a copy of every answer that nobody frees.
 //
 //   example_word_index [WORDS]     (default 200000 words per thread)
 #include <cstdio>
@@ -46,14 +46,16 @@ word_index build_index(unsigned first, unsigned words) {
     return index;
 }
 
-struct query_log {
-    std::vector<std::string*> queries;  // never freed: the leak the report finds
+struct cached_answer {
+    std::string query;
+    std::vector<int> positions;
 };
-query_log* log_of_queries = nullptr;
+std::vector<cached_answer*>* answer_cache = nullptr;  // never freed: the leak the report finds
 
-void remember_query(const std::string& q) {
-    if (log_of_queries == nullptr) log_of_queries = new query_log;
-    log_of_queries->queries.push_back(new std::string(q + " (asked)"));
+// Keeps a copy of every answer "for later", and never gives it back.
+void remember_query(const std::string& q, const std::vector<int>& positions) {
+    if (answer_cache == nullptr) answer_cache = new std::vector<cached_answer*>;
+    answer_cache->push_back(new cached_answer{q + " (asked)", positions});
 }
 
 }  // namespace
@@ -75,8 +77,8 @@ int main(int argc, char** argv) {
     for (const auto& [w, pos] : left) positions += pos.size();
 
     for (const std::string& q : {make_word(7), make_word(12), make_word(31), std::string("nowhere")}) {
-        remember_query(q);
         auto it = left.find(q);
+        remember_query(q, it == left.end() ? std::vector<int>{} : it->second);
         std::printf("%-20s %zu occurrences\n", q.c_str(), it == left.end() ? std::size_t{0} : it->second.size());
     }
     std::printf("%zu distinct words, %zu positions\n", left.size(), positions);

@@ -18,7 +18,7 @@ echo
 echo "=== heapkit profile: every allocation of examples/word_index.cpp, with its stack ==="
 build/release/bin/heapkit profile -o "$out/word_index.hkt" -- build/release/bin/example_word_index
 echo
-build/release/bin/heapkit report "$out/word_index.hkt" --top 3 --frames 6 --html "$out/word_index.html"
+build/release/bin/heapkit report "$out/word_index.hkt" --top 5 --frames 12 --html "$out/word_index.html"
 echo
 echo "The report as a page (flame graph, memory over time): $(pwd)/$out/word_index.html"
 echo "Open it in a browser; it needs no network."

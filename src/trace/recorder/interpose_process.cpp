@@ -233,25 +233,26 @@ HK_API int execle(const char* path, const char* arg, ...) noexcept {
     return execve(path, a.argv, envp);
 }
 
-HK_API [[noreturn]] void exit(int status) noexcept {
+HK_API __attribute__((noreturn)) void exit(int status) noexcept {
     session_set_exit_status(status);
     n().exit(status);
     __builtin_unreachable();
 }
 
-HK_API [[noreturn]] void _exit(int status) noexcept {
+// No noexcept: unistd.h declares _exit without __THROW (clang rejects the mismatch).
+HK_API __attribute__((noreturn)) void _exit(int status) {
     session_end(end_how::exit_now, status, true);
     n().exit_now(status);
     __builtin_unreachable();
 }
 
-HK_API [[noreturn]] void _Exit(int status) noexcept {
+HK_API __attribute__((noreturn)) void _Exit(int status) noexcept {
     session_end(end_how::exit_now, status, true);
     n().exit_now_c(status);
     __builtin_unreachable();
 }
 
-HK_API [[noreturn]] void abort() noexcept {
+HK_API __attribute__((noreturn)) void abort() noexcept {
     session_end(end_how::abort, 128 + SIGABRT, true);
     n().abort();
     __builtin_unreachable();

@@ -11,7 +11,7 @@ cd "$HK_WORK"
 sources=("$HK_SRC"/src/error.cpp "$HK_SRC"/src/os/linux.cpp "$HK_SRC"/src/malloc/*.cpp
          "$HK_SRC"/src/override/override.cpp "$HK_SRC"/tests/install/malloc_consumer.cpp)
 # two compilers at a time, each under the preload
-printf '%s\n' "${sources[@]}" | LD_PRELOAD=$HK_LIB xargs -P 2 -I{} \
+printf '%s\n' "${sources[@]}" | hk xargs -P 2 -I{} \
   sh -c 'g++ -std=c++20 -O2 -I"$0"/include -I"$0"/src -c "$1" -o "$(basename "$1" .cpp).o"' "$HK_SRC" {}
 hk g++ -pthread ./*.o -o consumer
 expect "heapkit malloc built by g++ on heapkit malloc" "$(./consumer)" "malloc is heapkit"

@@ -174,8 +174,9 @@ HK_API int fexecve(int fd, char* const argv[], char* const envp[]) noexcept {
 
 namespace {
 
-// Collects execl-style arguments (arg0 first) into `a`; returns the pointer after the NULL (execle's envp).
-char* const* collect_args(arg_array& a, const char* arg0, va_list ap) noexcept {
+// Collects execl-style arguments (arg0 first, up to the NULL) into `a`, leaving `ap` after the
+// NULL (where execle's envp is); false with errno ENOMEM when there is no memory for them.
+bool collect_args(arg_array& a, const char* arg0, va_list ap) noexcept {
     va_list count;
     va_copy(count, ap);
     std::size_t nargs = 1;
@@ -183,12 +184,15 @@ char* const* collect_args(arg_array& a, const char* arg0, va_list ap) noexcept {
     va_end(count);
     a.bytes = (nargs + 1) * sizeof(char*);
     a.argv = static_cast<char**>(map_pages(a.bytes));
-    if (a.argv == nullptr) return nullptr;
+    if (a.argv == nullptr) {
+        errno = ENOMEM;
+        return false;
+    }
     a.argv[0] = const_cast<char*>(arg0);
     for (std::size_t i = 1; i < nargs; ++i) a.argv[i] = va_arg(ap, char*);
     (void)va_arg(ap, char*);  // the NULL
     a.argv[nargs] = nullptr;
-    return nullptr;
+    return true;
 }
 
 }  // namespace
@@ -197,40 +201,28 @@ HK_API int execl(const char* path, const char* arg, ...) noexcept {
     arg_array a;
     va_list ap;
     va_start(ap, arg);
-    collect_args(a, arg, ap);
+    const bool ok = collect_args(a, arg, ap);
     va_end(ap);
-    if (a.argv == nullptr) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return execv(path, a.argv);
+    return ok ? execv(path, a.argv) : -1;
 }
 
 HK_API int execlp(const char* file, const char* arg, ...) noexcept {
     arg_array a;
     va_list ap;
     va_start(ap, arg);
-    collect_args(a, arg, ap);
+    const bool ok = collect_args(a, arg, ap);
     va_end(ap);
-    if (a.argv == nullptr) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return execvp(file, a.argv);
+    return ok ? execvp(file, a.argv) : -1;
 }
 
 HK_API int execle(const char* path, const char* arg, ...) noexcept {
     arg_array a;
     va_list ap;
     va_start(ap, arg);
-    collect_args(a, arg, ap);
-    char* const* envp = va_arg(ap, char* const*);
+    const bool ok = collect_args(a, arg, ap);
+    char* const* envp = ok ? va_arg(ap, char* const*) : nullptr;
     va_end(ap);
-    if (a.argv == nullptr) {
-        errno = ENOMEM;
-        return -1;
-    }
-    return execve(path, a.argv, envp);
+    return ok ? execve(path, a.argv, envp) : -1;
 }
 
 HK_API __attribute__((noreturn)) void exit(int status) noexcept {
